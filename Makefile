@@ -1,0 +1,35 @@
+# The README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+
+.PHONY: run test build fuzz bench vet
+
+## run: start Postgres and Redis if needed, migrate, run origin and edge (Ctrl-C stops)
+run:
+	@bash scripts/run.sh
+
+## test: start Postgres and Redis if needed, run every test with the race detector
+test:
+	@eval "$$(bash scripts/services.sh)" && \
+	  go vet ./... && \
+	  go test -race -count=1 -timeout 15m -cover ./...
+
+build:
+	go build -o bin/rebound ./cmd/rebound
+
+vet:
+	go vet ./...
+
+## fuzz: run each fuzz target for a while (FUZZTIME, default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	@eval "$$(bash scripts/services.sh)" && \
+	for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: regenerate BENCHMARKS.md (starts its own edge, origin and baseline)
+bench:
+	@eval "$$(bash scripts/services.sh)" && go run ./bench/cmd/reboundbench -report BENCHMARKS.md

@@ -1,0 +1,158 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reboundhq/rebound"
+)
+
+// ClickBatch is one stream message: clicks an edge sent together.
+type ClickBatch struct {
+	ID     string
+	Clicks []rebound.Click
+}
+
+// AddClicks appends a batch of clicks to the click stream.
+func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
+	if len(clicks) == 0 {
+		return nil
+	}
+	err := c.rdb.XAdd(ctx, &redis.XAddArgs{Stream: c.streamKey(), Values: []any{"c", EncodeClicks(clicks)}}).Err()
+	if err != nil {
+		return fmt.Errorf("add %d clicks to stream: %w", len(clicks), err)
+	}
+	return nil
+}
+
+// EncodeClicks encodes clicks one per line as "edge,seq,link,unixnano,bot,referrer".
+// Referrer hosts hold neither ',' nor newlines (the edge keeps only host bytes).
+func EncodeClicks(clicks []rebound.Click) []byte {
+	b := make([]byte, 0, len(clicks)*48)
+	for _, c := range clicks {
+		b = strconv.AppendInt(b, c.EdgeID, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, c.Seq, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, c.LinkID, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, c.At.UnixNano(), 10)
+		b = append(b, ',')
+		b = appendBool(b, c.Bot)
+		b = append(b, ',')
+		b = append(b, c.Referrer...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// DecodeClicks decodes what EncodeClicks encoded, skipping malformed lines.
+func DecodeClicks(b []byte) []rebound.Click {
+	var out []rebound.Click
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		parts := strings.SplitN(string(line), ",", 6)
+		if len(parts) != 6 {
+			continue
+		}
+		var nums [4]int64
+		ok := true
+		for i := range nums {
+			n, err := strconv.ParseInt(parts[i], 10, 64)
+			if err != nil {
+				ok = false
+				break
+			}
+			nums[i] = n
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, rebound.Click{EdgeID: nums[0], Seq: nums[1], LinkID: nums[2],
+			At: time.Unix(0, nums[3]).UTC(), Bot: parts[4] == "1", Referrer: parts[5]})
+	}
+	return out
+}
+
+// EnsureClickGroup creates the consumer group that reads the click stream,
+// from its start, unless it exists.
+func (c *Client) EnsureClickGroup(ctx context.Context, group string) error {
+	err := c.rdb.XGroupCreateMkStream(ctx, c.streamKey(), group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create click consumer group: %w", err)
+	}
+	return nil
+}
+
+// ReadClicks returns batches for this consumer: first batches another
+// consumer took and did not acknowledge within minIdle (it died), then new
+// ones, waiting up to block for them.
+func (c *Client) ReadClicks(ctx context.Context, group, consumer string, count int64, block, minIdle time.Duration) ([]ClickBatch, error) {
+	msgs, _, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: c.streamKey(), Group: group, Consumer: consumer, MinIdle: minIdle, Start: "0-0", Count: count,
+	}).Result()
+	if err != nil && !isNil(err) {
+		return nil, c.groupError(ctx, group, fmt.Errorf("claim idle clicks: %w", err))
+	}
+	if len(msgs) == 0 {
+		streams, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: group, Consumer: consumer, Streams: []string{c.streamKey(), ">"}, Count: count, Block: block,
+		}).Result()
+		if err != nil && !isNil(err) {
+			return nil, c.groupError(ctx, group, fmt.Errorf("read clicks: %w", err))
+		}
+		for _, s := range streams {
+			msgs = append(msgs, s.Messages...)
+		}
+	}
+	out := make([]ClickBatch, 0, len(msgs))
+	for _, m := range msgs {
+		v, _ := m.Values["c"].(string)
+		out = append(out, ClickBatch{ID: m.ID, Clicks: DecodeClicks([]byte(v))})
+	}
+	return out, nil
+}
+
+// groupError recreates the group when Redis lost it (a restart without
+// persistence) and returns err.
+func (c *Client) groupError(ctx context.Context, group string, err error) error {
+	if strings.Contains(err.Error(), "NOGROUP") {
+		_ = c.EnsureClickGroup(ctx, group)
+	}
+	return err
+}
+
+// AckClicks acknowledges and deletes stored batches, so the stream only
+// holds clicks not yet in Postgres.
+func (c *Client) AckClicks(ctx context.Context, group string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := c.rdb.Pipeline()
+	pipe.XAck(ctx, c.streamKey(), group, ids...)
+	pipe.XDel(ctx, c.streamKey(), ids...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("ack %d click batches: %w", len(ids), err)
+	}
+	return nil
+}
+
+// PendingClicks returns the number of click batches in the stream.
+func (c *Client) PendingClicks(ctx context.Context) (int64, error) {
+	n, err := c.rdb.XLen(ctx, c.streamKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("length of click stream: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,111 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// allCodes, sent on the channel, tells edges to drop their whole in-process tier.
+const allCodes = "*"
+
+// Publish tells every edge that the entries of codes changed. One message
+// carries them all, newline-separated.
+func (c *Client) Publish(ctx context.Context, codes ...string) error {
+	if len(codes) == 0 {
+		return nil
+	}
+	if err := c.rdb.Publish(ctx, c.channel(), strings.Join(codes, "\n")).Err(); err != nil {
+		return fmt.Errorf("publish invalidation of %d codes: %w", len(codes), err)
+	}
+	return nil
+}
+
+// PublishAll tells every edge to drop its whole in-process tier.
+func (c *Client) PublishAll(ctx context.Context) error { return c.Publish(ctx, allCodes) }
+
+// Invalidator is what an edge does with invalidation messages.
+type Invalidator interface {
+	// Invalidate drops one code from the in-process tier.
+	Invalidate(code string)
+	// InvalidateAll drops every entry: after "*" or when the subscription
+	// comes back, since messages sent meanwhile were missed.
+	InvalidateAll()
+	// SubscriptionChanged reports whether messages are being received.
+	SubscriptionChanged(live bool)
+}
+
+// subscriptionProbe is how long a quiet subscription waits before it pings
+// Redis to learn that the connection is still alive.
+const subscriptionProbe = time.Second
+
+// Subscribe delivers invalidation messages to inv until ctx ends. It notices
+// a lost connection within about two probe intervals, reports it, and keeps
+// reconnecting.
+func (c *Client) Subscribe(ctx context.Context, inv Invalidator) {
+	live := false
+	setLive := func(v bool) {
+		if v != live {
+			live = v
+			if v {
+				inv.InvalidateAll()
+			}
+			inv.SubscriptionChanged(v)
+		}
+	}
+	for ctx.Err() == nil {
+		ps := c.rdb.Subscribe(ctx, c.channel())
+		c.receive(ctx, ps, inv, setLive)
+		_ = ps.Close()
+		setLive(false)
+		sleep(ctx, 200*time.Millisecond)
+	}
+}
+
+// receive reads one connection's messages until it fails.
+func (c *Client) receive(ctx context.Context, ps *redis.PubSub, inv Invalidator, setLive func(bool)) {
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, subscriptionProbe)
+		if err != nil {
+			var ne net.Error
+			if ctx.Err() != nil || !errors.As(err, &ne) || !ne.Timeout() || pinged {
+				return
+			}
+			if err := ps.Ping(ctx); err != nil {
+				return
+			}
+			pinged = true
+			continue
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				setLive(true)
+			}
+		case *redis.Message:
+			for _, code := range strings.Split(m.Payload, "\n") {
+				if code == allCodes {
+					inv.InvalidateAll()
+				} else {
+					inv.Invalidate(code)
+				}
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,122 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reboundhq/rebound"
+)
+
+// State says what Redis knows of a code.
+type State uint8
+
+// The answers of a lookup.
+const (
+	Miss   State = iota // Redis has no entry: ask Postgres
+	Found               // Entry holds the link
+	Absent              // the code is known not to exist
+)
+
+// Lookup is the answer for one code.
+type Lookup struct {
+	State State
+	Entry Entry
+}
+
+// GetLinks looks up many codes in one pipelined round trip (split per node on
+// a cluster). out must have the length of codes.
+func (c *Client) GetLinks(ctx context.Context, codes []string, out []Lookup) error {
+	pipe := c.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(codes))
+	for i, code := range codes {
+		cmds[i] = pipe.Get(ctx, c.linkKey(code))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return fmt.Errorf("get %d links: %w", len(codes), err)
+	}
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		switch {
+		case isNil(err):
+			out[i] = Lookup{State: Miss}
+		case err != nil:
+			return fmt.Errorf("get link %q: %w", codes[i], err)
+		case string(b) == absent:
+			out[i] = Lookup{State: Absent}
+		default:
+			e, err := UnmarshalEntry(b)
+			if err != nil { // a corrupt entry is a miss; Postgres will rewrite it
+				out[i] = Lookup{State: Miss}
+				continue
+			}
+			out[i] = Lookup{State: Found, Entry: e}
+		}
+	}
+	return nil
+}
+
+// PutLink writes a link's entry (write-through after a change).
+func (c *Client) PutLink(ctx context.Context, l rebound.Link) error {
+	return c.PutLinks(ctx, []rebound.Link{l})
+}
+
+// PutLinks writes many links' entries in one pipeline.
+func (c *Client) PutLinks(ctx context.Context, links []rebound.Link) error {
+	pipe := c.rdb.Pipeline()
+	for _, l := range links {
+		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("write %d links: %w", len(links), err)
+	}
+	return nil
+}
+
+// FillLink stores an entry read from Postgres unless one is already there:
+// a fill must never overwrite the newer entry a concurrent write put there.
+func (c *Client) FillLink(ctx context.Context, code string, e Entry) error {
+	if err := c.rdb.SetNX(ctx, c.linkKey(code), e.Marshal(), c.linkTTL).Err(); err != nil {
+		return fmt.Errorf("fill link %q: %w", code, err)
+	}
+	return nil
+}
+
+// PutAbsent remembers for a short time that code names no link.
+func (c *Client) PutAbsent(ctx context.Context, code string) error {
+	if err := c.rdb.Set(ctx, c.linkKey(code), absent, c.negTTL).Err(); err != nil {
+		return fmt.Errorf("mark %q absent: %w", code, err)
+	}
+	return nil
+}
+
+// FillAbsent is PutAbsent for a read-through: it never overwrites an entry.
+func (c *Client) FillAbsent(ctx context.Context, code string) error {
+	if err := c.rdb.SetNX(ctx, c.linkKey(code), absent, c.negTTL).Err(); err != nil {
+		return fmt.Errorf("fill absent %q: %w", code, err)
+	}
+	return nil
+}
+
+// CountClick adds one to a limited link's click counter and returns the new
+// count. The counter lives as long as link entries do.
+func (c *Client) CountClick(ctx context.Context, id int64) (int64, error) {
+	key := c.countKey(id)
+	pipe := c.rdb.Pipeline()
+	incr := pipe.Incr(ctx, key)
+	pipe.Expire(ctx, key, c.linkTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("count click of link %d: %w", id, err)
+	}
+	return incr.Val(), nil
+}
+
+// SeedClickCount sets a limited link's counter to n unless it exists, so that
+// an edge reading a link from Postgres starts from the clicks stored there.
+func (c *Client) SeedClickCount(ctx context.Context, id, n int64) error {
+	if err := c.rdb.SetNX(ctx, c.countKey(id), n, c.linkTTL).Err(); err != nil {
+		return fmt.Errorf("seed click count of link %d: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/config"
+	"github.com/reboundhq/rebound/origin"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
+	fs, envFile := newFlags(env, "origin", "origin [-env FILE]\n\nServes the admin API; applies migrations first.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := loadConfig(env, *envFile)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireAuth(); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, err := openCache(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Redis().Close()
+	reg := prometheus.NewRegistry()
+	srv := origin.New(origin.Options{
+		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, Logger: log, Registry: reg,
+	})
+	postgres.RegisterMetrics(reg, db, "origin")
+	hs := &http.Server{
+		Addr: cfg.OriginAddr, Handler: srv,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); srv.Run(bgCtx) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("origin listening", "addr", cfg.OriginAddr, "auth", len(cfg.APITokens) > 0)
+	select {
+	case err := <-errc:
+		stopBackground()
+		<-bgDone
+		return fmt.Errorf("serve %s: %w", cfg.OriginAddr, err)
+	case <-ctx.Done():
+	}
+	log.Info("origin stopping: draining requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	stopBackground() // the click consumer finishes the batch in hand, then stops
+	<-bgDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	log.Info("origin stopped")
+	return nil
+}
+
+func openCache(cfg config.Config) (*cache.Client, error) {
+	rdb, err := cache.Dial(cfg.RedisURL, cfg.RedisClusterAddrs)
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(rdb, cache.Options{
+		Prefix: cfg.RedisPrefix, LinkTTL: cfg.RedisLinkTTL, NegativeTTL: cfg.NegativeCacheTTL,
+	}), nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/csvimport"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+func runMigrate(ctx context.Context, env cmdEnv, args []string) error {
+	fs, envFile := newFlags(env, "migrate", "migrate [-env FILE]\n\nApplies every pending migration to DATABASE_URL.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := loadConfig(env, *envFile)
+	if err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("migrations applied")
+	return nil
+}
+
+func runImport(ctx context.Context, env cmdEnv, args []string) error {
+	fs, envFile := newFlags(env, "import", "import [-env FILE] users|urls|events FILE.csv\n\n"+
+		"Streams a CSV file into Postgres (and imported links into Redis) and prints the result as JSON.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return fmt.Errorf("want a kind (users, urls or events) and a file")
+	}
+	kind := csvimport.Kind(fs.Arg(0))
+	if kind != csvimport.Users && kind != csvimport.Links && kind != csvimport.Events {
+		return fmt.Errorf("unknown kind %q: want users, urls or events", fs.Arg(0))
+	}
+	cfg, log, err := loadConfig(env, *envFile)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(fs.Arg(1))
+	if err != nil {
+		return fmt.Errorf("open CSV: %w", err)
+	}
+	defer f.Close()
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, err := openCache(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Redis().Close()
+	opts := csvimport.Options{}
+	if kind == csvimport.Links {
+		opts.Stored = func(ctx context.Context, links []rebound.Link) error {
+			// Redis is a cache: when it is down the edges read Postgres.
+			if err := c.PutLinks(ctx, links); err != nil {
+				log.Warn("imported links not cached", "err", err)
+			}
+			codes := make([]string, len(links))
+			for i, l := range links {
+				codes[i] = l.ShortCode
+			}
+			_ = c.Publish(ctx, codes...)
+			return nil
+		}
+	}
+	res, err := csvimport.Import(ctx, db, kind, f, opts)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}

@@ -1,0 +1,237 @@
+// Package config reads Rebound's configuration once, from the environment and
+// an optional .env file, into a typed and validated struct. No other package
+// reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is the whole of Rebound's configuration. Every field has a working
+// default except the API tokens, which origin requires unless InsecureNoAuth.
+type Config struct {
+	DatabaseURL       string   // DATABASE_URL
+	RedisURL          string   // REDIS_URL
+	RedisClusterAddrs []string // REDIS_CLUSTER_ADDRS: when set, REDIS_URL is ignored
+	RedisPrefix       string   // REBOUND_REDIS_PREFIX: prefix of every Redis key and channel
+
+	EdgeAddr   string // REBOUND_EDGE_ADDR
+	OriginAddr string // REBOUND_ORIGIN_ADDR
+	PublicURL  string // REBOUND_PUBLIC_URL: base of short_url
+
+	APITokens      []string // REBOUND_API_TOKENS
+	InsecureNoAuth bool     // REBOUND_INSECURE_NO_AUTH
+
+	TrustedProxies   []netip.Prefix // REBOUND_TRUSTED_PROXIES: CIDRs or addresses
+	RateLimit        float64        // REBOUND_RATE_LIMIT: requests per second per client; 0 disables
+	RateBurst        int            // REBOUND_RATE_BURST
+	RateLimitClients int            // REBOUND_RATE_LIMIT_CLIENTS: clients tracked at once
+
+	LogLevel slog.Level // REBOUND_LOG_LEVEL
+
+	PermanentMaxAge    time.Duration // REBOUND_PERMANENT_MAX_AGE: Cache-Control max-age of 301/308
+	LocalCacheSize     int           // REBOUND_LOCAL_CACHE_SIZE: links in the edge's in-process tier
+	LocalCacheTTL      time.Duration // REBOUND_LOCAL_CACHE_TTL
+	NegativeCacheTTL   time.Duration // REBOUND_NEGATIVE_CACHE_TTL: how long an unknown code is remembered
+	RedisLinkTTL       time.Duration // REBOUND_REDIS_LINK_TTL
+	EdgeDBConcurrency  int           // REBOUND_EDGE_DB_CONCURRENCY: Postgres lookups in flight per edge
+	DBMaxConns         int           // REBOUND_DB_MAX_CONNS
+	ClickFlushInterval time.Duration // REBOUND_CLICK_FLUSH_INTERVAL
+	ShutdownTimeout    time.Duration // REBOUND_SHUTDOWN_TIMEOUT
+}
+
+// Load reads the configuration from the environment, after loading envFile
+// (if it exists) for variables the environment does not set.
+func Load(envFile string) (Config, error) {
+	if envFile != "" {
+		if err := godotenv.Load(envFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf("read %s: %w", envFile, err)
+		}
+	}
+	return FromLookup(os.LookupEnv)
+}
+
+// FromLookup builds a Config from a lookup function, so tests need not touch
+// the process environment.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		DatabaseURL:        r.str("DATABASE_URL", "postgres://rebound:rebound@127.0.0.1:5432/rebound?sslmode=disable"),
+		RedisURL:           r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisClusterAddrs:  r.list("REDIS_CLUSTER_ADDRS"),
+		RedisPrefix:        r.str("REBOUND_REDIS_PREFIX", "rb:"),
+		EdgeAddr:           r.str("REBOUND_EDGE_ADDR", ":8080"),
+		OriginAddr:         r.str("REBOUND_ORIGIN_ADDR", ":8081"),
+		PublicURL:          strings.TrimRight(r.str("REBOUND_PUBLIC_URL", "http://localhost:8080"), "/"),
+		APITokens:          r.list("REBOUND_API_TOKENS"),
+		InsecureNoAuth:     r.boolean("REBOUND_INSECURE_NO_AUTH", false),
+		TrustedProxies:     r.prefixes("REBOUND_TRUSTED_PROXIES"),
+		RateLimit:          r.float("REBOUND_RATE_LIMIT", 100),
+		RateBurst:          r.integer("REBOUND_RATE_BURST", 200, 1),
+		RateLimitClients:   r.integer("REBOUND_RATE_LIMIT_CLIENTS", 100_000, 1),
+		LogLevel:           r.level("REBOUND_LOG_LEVEL", slog.LevelInfo),
+		PermanentMaxAge:    r.duration("REBOUND_PERMANENT_MAX_AGE", 24*time.Hour),
+		LocalCacheSize:     r.integer("REBOUND_LOCAL_CACHE_SIZE", 100_000, 1),
+		LocalCacheTTL:      r.duration("REBOUND_LOCAL_CACHE_TTL", 30*time.Second),
+		NegativeCacheTTL:   r.duration("REBOUND_NEGATIVE_CACHE_TTL", 5*time.Second),
+		RedisLinkTTL:       r.duration("REBOUND_REDIS_LINK_TTL", 24*time.Hour),
+		EdgeDBConcurrency:  r.integer("REBOUND_EDGE_DB_CONCURRENCY", 16, 1),
+		DBMaxConns:         r.integer("REBOUND_DB_MAX_CONNS", 20, 2),
+		ClickFlushInterval: r.duration("REBOUND_CLICK_FLUSH_INTERVAL", 100*time.Millisecond),
+		ShutdownTimeout:    r.duration("REBOUND_SHUTDOWN_TIMEOUT", 10*time.Second),
+	}
+	if c.RateLimit < 0 {
+		r.fail("REBOUND_RATE_LIMIT", "must be zero (off) or a positive number")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail("REBOUND_PUBLIC_URL", "must be an absolute http or https URL")
+	}
+	if c.DatabaseURL == "" {
+		r.fail("DATABASE_URL", "must not be empty")
+	}
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"REBOUND_LOCAL_CACHE_TTL", c.LocalCacheTTL}, {"REBOUND_NEGATIVE_CACHE_TTL", c.NegativeCacheTTL},
+		{"REBOUND_REDIS_LINK_TTL", c.RedisLinkTTL}, {"REBOUND_CLICK_FLUSH_INTERVAL", c.ClickFlushInterval},
+		{"REBOUND_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if v.d <= 0 {
+			r.fail(v.name, "must be a positive duration such as 500ms or 30s")
+		}
+	}
+	return c, errors.Join(r.errs...)
+}
+
+// RequireAuth returns an error naming REBOUND_API_TOKENS when origin would
+// start without any token and without the explicit opt-out.
+func (c Config) RequireAuth() error {
+	if len(c.APITokens) == 0 && !c.InsecureNoAuth {
+		return errors.New("REBOUND_API_TOKENS: origin needs at least one token (or REBOUND_INSECURE_NO_AUTH=true)")
+	}
+	return nil
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (r *reader) fail(name, msg string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", name, msg))
+}
+
+func (r *reader) raw(name string) (string, bool) {
+	v, ok := r.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.raw(name); ok {
+		return v
+	}
+	return def
+}
+
+func (r *reader) list(name string) []string {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("must be true or false, got %q", v))
+	}
+	return b
+}
+
+func (r *reader) float(name string, def float64) float64 {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("must be a number, got %q", v))
+	}
+	return f
+}
+
+func (r *reader) integer(name string, def, min int) int {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		r.fail(name, fmt.Sprintf("must be a whole number of at least %d, got %q", min, v))
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("must be a duration such as 500ms or 30s, got %q", v))
+	}
+	return d
+}
+
+func (r *reader) level(name string, def slog.Level) slog.Level {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(name, fmt.Sprintf("must be debug, info, warn or error, got %q", v))
+	}
+	return l
+}
+
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range r.list(name) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			r.fail(name, fmt.Sprintf("must be a comma-separated list of IP addresses or CIDRs, got %q", s))
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package rebound
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// User is an account that owns links. Username and email are unique; email is
+// stored lower-case.
+type User struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Link is a short code and the URL it redirects to. A link redirects only
+// while it is active, not expired and under its click limit; otherwise it is
+// "gone". Codes are unique and case-sensitive.
+type Link struct {
+	ID           int64      `json:"id"`
+	UserID       *int64     `json:"user_id"`
+	ShortCode    string     `json:"short_code"`
+	OriginalURL  string     `json:"original_url"`
+	Title        *string    `json:"title"`
+	IsActive     bool       `json:"is_active"`
+	RedirectType int        `json:"redirect_type"`
+	ForwardQuery bool       `json:"forward_query"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	MaxClicks    *int64     `json:"max_clicks"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// Event is an audit record: link changes, clicks, or anything a client posts.
+// UrlID and UserID are plain references, not foreign keys, so that the history
+// of a deleted link or user survives it.
+type Event struct {
+	ID        int64           `json:"id"`
+	URLID     *int64          `json:"url_id"`
+	UserID    *int64          `json:"user_id"`
+	EventType string          `json:"event_type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Details   json.RawMessage `json:"details"`
+}
+
+// Event types written by Rebound itself.
+const (
+	EventCreated     = "created"
+	EventUpdated     = "updated"
+	EventDeactivated = "deactivated"
+	EventDeleted     = "deleted"
+	EventClick       = "click"
+)
+
+// Click is one redirect answered by an edge. (EdgeID, Seq) identifies it
+// uniquely, which lets the store drop a click delivered twice.
+type Click struct {
+	EdgeID   int64
+	Seq      int64
+	LinkID   int64
+	At       time.Time
+	Referrer string // host of the Referer header, "" when absent
+	Bot      bool
+}
+
+// LinkStats is the click summary of one link.
+type LinkStats struct {
+	Clicks      int64           `json:"clicks"`
+	LastClickAt *time.Time      `json:"last_click_at"`
+	Daily       []DailyClicks   `json:"daily"`
+	Referrers   []ReferrerCount `json:"referrers"`
+	Bots        int64           `json:"bots"`
+}
+
+// DailyClicks is the number of clicks of one UTC day.
+type DailyClicks struct {
+	Date   string `json:"date"`
+	Clicks int64  `json:"clicks"`
+}
+
+// ReferrerCount is the number of clicks that came from one referrer host.
+type ReferrerCount struct {
+	Referrer string `json:"referrer"`
+	Clicks   int64  `json:"clicks"`
+}
+
+// Page asks for one page of a list; Page counts from 1.
+type Page struct {
+	Page    int
+	PerPage int
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Page - 1) * p.PerPage }
+
+// Default and bounds of list pagination.
+const (
+	DefaultPerPage = 20
+	MaxPerPage     = 100
+)
+
+// Live reports whether the link redirects at now, leaving its click limit
+// aside: it must be active and not expired.
+func (l Link) Live(now time.Time) bool {
+	return l.IsActive && (l.ExpiresAt == nil || now.Before(*l.ExpiresAt))
+}

@@ -1,0 +1,70 @@
+package origin
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/csvimport"
+)
+
+// importCSV serves a bulk import: a multipart upload with the file in field
+// "file", or a text/csv body. The file is streamed, never held whole.
+func (s *Server) importCSV(kind csvimport.Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxCSVBody {
+			s.writeError(w, r, rebound.Errorf(rebound.EPayloadTooLarge, "the CSV upload is larger than %d bytes", maxCSVBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxCSVBody)
+		file, err := csvBody(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		res, err := csvimport.Import(r.Context(), s.store, kind, file, csvimport.Options{Stored: s.sync.storedMany})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.metrics.imported.WithLabelValues(string(kind)).Add(float64(res.Imported))
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// csvBody finds the CSV stream of a request.
+func csvBody(r *http.Request) (io.Reader, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, rebound.Errorf(rebound.EUnsupportedMedia, "send the CSV as multipart/form-data (field \"file\") or as text/csv")
+	}
+	switch mt {
+	case "text/csv", "application/csv", "text/plain":
+		return r.Body, nil
+	case "multipart/form-data":
+	default:
+		return nil, rebound.Errorf(rebound.EUnsupportedMedia, "send the CSV as multipart/form-data (field \"file\") or as text/csv")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, rebound.Errorf(rebound.EBadRequest, "the multipart body is malformed")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, rebound.FieldErrorf(rebound.EValidation, "file", "the upload has no \"file\" field")
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, rebound.Errorf(rebound.EBadRequest, "the multipart body is malformed")
+		}
+		if part.FormName() == "file" {
+			return part, nil
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package origin_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reboundhq/rebound/internal/testenv"
+)
+
+// upload posts a CSV file as multipart (field "file") or as a text/csv body.
+func (e *env) upload(path, content string, multipartForm bool) response {
+	e.t.Helper()
+	var body bytes.Buffer
+	ct := "text/csv"
+	if multipartForm {
+		w := multipart.NewWriter(&body)
+		_ = w.WriteField("note", "ignored")
+		part, _ := w.CreateFormFile("file", "data.csv")
+		_, _ = io.WriteString(part, content)
+		_ = w.Close()
+		ct = w.FormDataContentType()
+	} else {
+		body.WriteString(content)
+	}
+	return e.do("POST", path, body.Bytes(), "Content-Type", ct)
+}
+
+func csvRows(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("seed data: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestImportHackathonSeed imports the hackathon's three seed files unchanged
+// and checks every row is accounted for, ids are kept, and active links
+// redirect while inactive ones are gone.
+func TestImportHackathonSeed(t *testing.T) {
+	e := newEnv(t)
+	dir := testenv.SeedDir()
+	for _, c := range []struct {
+		kind      string
+		multipart bool
+		skipped   int64
+	}{
+		{"users", true, 1}, // one duplicate username
+		{"urls", false, -1},
+		{"events", true, 0},
+	} {
+		file := filepath.Join(dir, c.kind+".csv")
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("seed file: %v", err)
+		}
+		rows := int64(len(csvRows(t, file)) - 1)
+		r := e.upload("/"+c.kind+"/bulk", string(raw), c.multipart)
+		e.want(r, 200, "")
+		imported, skipped := r.num("imported"), r.num("skipped")
+		if imported+skipped != rows || r.num("count") != imported {
+			t.Fatalf("%s: imported %d + skipped %d != %d rows: %s", c.kind, imported, skipped, rows, r.body)
+		}
+		if c.skipped >= 0 && skipped != c.skipped {
+			t.Fatalf("%s: skipped %d, want %d: %s", c.kind, skipped, c.skipped, r.body)
+		}
+		if errs, _ := r.json["errors"].([]any); int64(len(errs)) != skipped {
+			t.Fatalf("%s: %d errors listed for %d skipped", c.kind, len(errs), skipped)
+		}
+		t.Logf("%s: imported %d, skipped %d", c.kind, imported, skipped)
+	}
+
+	// Ids were kept and the sequences moved past them.
+	urls := csvRows(t, filepath.Join(dir, "urls.csv"))
+	first := urls[1] // id,user_id,short_code,original_url,title,is_active,created_at,updated_at
+	r := e.do("GET", "/urls/"+first[0], nil)
+	e.want(r, 200, "")
+	if r.str("short_code") != first[2] || r.str("original_url") != first[3] || r.str("created_at") != strings.Replace(first[6], " ", "T", 1)+"Z" {
+		t.Fatalf("imported url 1: %s, want %v", r.body, first)
+	}
+	if id := e.createUser("after_import"); id <= 400 {
+		t.Fatalf("new user id %d collides with imported ids", id)
+	}
+	if id := e.createLink(map[string]any{"original_url": "https://x.org"}).num("id"); id <= 2000 {
+		t.Fatalf("new url id %d collides with imported ids", id)
+	}
+
+	// Every imported active link redirects; inactive ones are gone.
+	checked := 0
+	for _, row := range urls[1:] {
+		if checked == 40 {
+			break
+		}
+		if row[1] != "" && !e.userExists(row[1]) {
+			continue // its owner was the duplicate user, so the row was reported
+		}
+		checked++
+		r := e.do("GET", "/urls/"+row[2]+"/redirect", nil, "Authorization", "")
+		if row[5] == "True" {
+			if r.status != http.StatusFound || r.header.Get("Location") != row[3] {
+				t.Fatalf("active %s: %d %q", row[2], r.status, r.header.Get("Location"))
+			}
+		} else {
+			e.want(r, 404, "gone")
+		}
+	}
+}
+
+func (e *env) userExists(id string) bool {
+	return e.do("GET", "/users/"+id, nil).status == 200
+}
+
+func TestImportReportsBadRows(t *testing.T) {
+	e := newEnv(t)
+	uid := e.createUser("owner")
+	content := strings.Join([]string{
+		"original_url,short_code,title,user_id,is_active",
+		"https://ok.org/1,ok1,First,,True",
+		"ftp://bad.org,bad1,,,True",                            // line 3: bad scheme
+		"https://ok.org/2,ok1,,,True",                          // line 4: duplicate code in file
+		"https://ok.org/3,,Gen,," + fmt.Sprint(uid) + ",False", // line 5: too many fields
+		"https://ok.org/4,health,,,",                           // line 6: reserved code
+		"https://ok.org/5,ok5,,999999,",                        // line 7: unknown user
+		"https://ok.org/6,ok6,,abc,",                           // line 8: bad user id
+		"https://ok.org/7,ok7,,,maybe",                         // line 9: bad bool
+		`"https://ok.org/8,ok8`,                                // line 10: unterminated quote eats the rest
+	}, "\n")
+	r := e.upload("/urls/bulk", content, true)
+	e.want(r, 200, "")
+	if r.num("imported") != 1 {
+		t.Fatalf("imported %d, want 1: %s", r.num("imported"), r.body)
+	}
+	lines := map[int64]bool{}
+	for _, x := range r.json["errors"].([]any) {
+		m := x.(map[string]any)
+		lines[int64(m["line"].(float64))] = true
+		if m["error"].(string) == "" {
+			t.Fatalf("empty error for line %v", m["line"])
+		}
+	}
+	for _, l := range []int64{3, 4, 5, 6, 7, 8, 9, 10} {
+		if !lines[l] {
+			t.Errorf("line %d not reported: %s", l, r.body)
+		}
+	}
+	// A second import of the same row conflicts with the stored one.
+	r = e.upload("/urls/bulk", "original_url,short_code\nhttps://ok.org/1,ok1\n", false)
+	if r.num("imported") != 0 || r.num("skipped") != 1 {
+		t.Fatalf("re-import: %s", r.body)
+	}
+}
+
+func TestImportRequestErrors(t *testing.T) {
+	e := newEnv(t)
+	e.want(e.do("POST", "/users/bulk", "username,email\n", "Content-Type", "application/json"), 415, "unsupported_media_type")
+	e.want(e.upload("/users/bulk", "name,mail\na,b@c.de\n", false), 400, "validation_failed")
+	e.want(e.upload("/users/bulk", "", true), 400, "validation_failed")
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("other", "x")
+	_ = w.Close()
+	e.want(e.do("POST", "/users/bulk", body.Bytes(), "Content-Type", w.FormDataContentType()), 400, "validation_failed")
+	e.want(e.do("POST", "/users/bulk", "--x\r\nbroken", "Content-Type", "multipart/form-data; boundary=x"), 400, "bad_request")
+	big := "username,email\n" + strings.Repeat("a,b@c.de\n", (65<<20)/9)
+	e.want(e.upload("/users/bulk", big, false), 413, "payload_too_large")
+	r := e.upload("/users/bulk", "username,email,created_at\nok,ok@x.org,2025-01-02 03:04:05\nbad,bad@x.org,yesterday\n", false)
+	if r.num("imported") != 1 || r.num("skipped") != 1 {
+		t.Fatalf("users with a bad time: %s", r.body)
+	}
+}

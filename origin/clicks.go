@@ -1,0 +1,74 @@
+package origin
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+)
+
+// clickGroup is the Redis consumer group of the origins that store clicks.
+const clickGroup = "rebound-origin"
+
+// consumeClicks moves click batches from the Redis stream to Postgres until
+// ctx ends. A batch is acknowledged only after Postgres committed it, and the
+// store ignores clicks it already has, so each click is counted exactly once
+// even when a batch is delivered twice (a crash between commit and ack).
+func (s *Server) consumeClicks(ctx context.Context) {
+	host, _ := os.Hostname()
+	consumer := host + "-" + strconv.Itoa(os.Getpid()) + "-" + itoa(s.edgeID%100000)
+	backoff := func() {
+		t := time.NewTimer(500 * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	for ctx.Err() == nil {
+		if err := s.cache.EnsureClickGroup(ctx, clickGroup); err != nil {
+			backoff()
+			continue
+		}
+		for ctx.Err() == nil {
+			batches, err := s.cache.ReadClicks(ctx, clickGroup, consumer, 100, time.Second, 30*time.Second)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("read click stream", "err", err)
+				}
+				backoff()
+				continue
+			}
+			if len(batches) == 0 {
+				continue
+			}
+			// Finish the batch in hand even when asked to stop: it is already
+			// claimed by this consumer.
+			if err := s.storeBatches(context.WithoutCancel(ctx), batches); err != nil {
+				s.log.Warn("store clicks", "err", err)
+				backoff()
+			}
+		}
+	}
+}
+
+func (s *Server) storeBatches(ctx context.Context, batches []cache.ClickBatch) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var clicks []rebound.Click
+	ids := make([]string, len(batches))
+	for i, b := range batches {
+		clicks = append(clicks, b.Clicks...)
+		ids[i] = b.ID
+	}
+	n, err := s.store.RecordClicks(ctx, clicks)
+	if err != nil {
+		return err
+	}
+	s.metrics.clicksStored.Add(float64(n))
+	s.metrics.clickBatches.Add(float64(len(batches)))
+	return s.cache.AckClicks(ctx, clickGroup, ids...)
+}

@@ -1,0 +1,264 @@
+package origin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+// linkJSON is a link as the API shows it: every column and its short URL.
+type linkJSON struct {
+	rebound.Link
+	ShortURL string `json:"short_url"`
+}
+
+func (s *Server) linkJSON(l rebound.Link) linkJSON {
+	return linkJSON{Link: l, ShortURL: s.publicURL + "/" + l.ShortCode}
+}
+
+// linkPatch reads and validates the link fields of a body. It serves create
+// (every field optional but original_url) and update (every field optional).
+func linkPatch(o object) (postgres.LinkPatch, error) {
+	var p postgres.LinkPatch
+	var err error
+	if p.OriginalURL, err = get[string](o, "original_url"); err != nil {
+		return p, err
+	}
+	if p.UserID, err = get[*int64](o, "user_id"); err != nil {
+		return p, err
+	}
+	if p.Title, err = get[*string](o, "title"); err != nil {
+		return p, err
+	}
+	if p.ShortCode, err = get[string](o, "short_code"); err != nil {
+		return p, err
+	}
+	if p.RedirectType, err = get[int](o, "redirect_type"); err != nil {
+		return p, err
+	}
+	if p.ForwardQuery, err = get[bool](o, "forward_query"); err != nil {
+		return p, err
+	}
+	if p.IsActive, err = get[bool](o, "is_active"); err != nil {
+		return p, err
+	}
+	if p.ExpiresAt, err = getTime(o, "expires_at"); err != nil {
+		return p, err
+	}
+	if p.MaxClicks, err = get[*int64](o, "max_clicks"); err != nil {
+		return p, err
+	}
+	switch {
+	case p.OriginalURL.Set:
+		if err := rebound.ValidateOriginalURL(p.OriginalURL.Value); err != nil {
+			return p, err
+		}
+	}
+	if p.UserID.Set && p.UserID.Value != nil && *p.UserID.Value < 1 {
+		return p, rebound.FieldErrorf(rebound.ENotFound, "user_id", "user_id %d names no user", *p.UserID.Value)
+	}
+	if p.Title.Set && p.Title.Value != nil {
+		if err := rebound.ValidateTitle(*p.Title.Value); err != nil {
+			return p, err
+		}
+	}
+	if p.ShortCode.Set {
+		if err := rebound.ValidateShortCode(p.ShortCode.Value); err != nil {
+			return p, err
+		}
+	}
+	if p.RedirectType.Set {
+		if err := rebound.ValidateRedirectType(p.RedirectType.Value); err != nil {
+			return p, err
+		}
+	}
+	if p.MaxClicks.Set && p.MaxClicks.Value != nil && *p.MaxClicks.Value < 1 {
+		return p, rebound.FieldErrorf(rebound.EValidation, "max_clicks", "max_clicks must be a positive whole number or null")
+	}
+	return p, nil
+}
+
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
+	o, err := decodeObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := linkPatch(o)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !p.OriginalURL.Set {
+		s.writeError(w, r, rebound.FieldErrorf(rebound.EValidation, "original_url", "original_url is required"))
+		return
+	}
+	if p.ExpiresAt.Value != nil && !p.ExpiresAt.Value.After(time.Now()) {
+		s.writeError(w, r, rebound.FieldErrorf(rebound.EValidation, "expires_at", "expires_at must be in the future"))
+		return
+	}
+	in := postgres.NewLink{
+		UserID: p.UserID.Value, ShortCode: p.ShortCode.Value, OriginalURL: p.OriginalURL.Value, Title: p.Title.Value,
+		IsActive: true, RedirectType: 302, ForwardQuery: p.ForwardQuery.Value, ExpiresAt: p.ExpiresAt.Value,
+		MaxClicks: p.MaxClicks.Value,
+	}
+	if p.IsActive.Set {
+		in.IsActive = p.IsActive.Value
+	}
+	if p.RedirectType.Set {
+		in.RedirectType = p.RedirectType.Value
+	}
+	l, err := s.store.CreateLink(r.Context(), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.sync.stored(r.Context(), l)
+	writeJSON(w, http.StatusCreated, s.linkJSON(l))
+}
+
+func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
+	q := query{r: r}
+	f := postgres.LinkFilter{UserID: q.id("user_id"), IsActive: q.boolean("is_active"), ShortCode: q.str("short_code")}
+	p := q.page()
+	if q.err != nil {
+		s.writeError(w, r, q.err)
+		return
+	}
+	links, total, err := s.store.ListLinks(r.Context(), f, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := list[linkJSON]{Data: make([]linkJSON, len(links)), Page: p.Page, PerPage: p.PerPage, Total: total}
+	for i, l := range links {
+		out.Data[i] = s.linkJSON(l)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "url")
+	if err == nil {
+		var l rebound.Link
+		if l, err = s.store.GetLink(r.Context(), id); err == nil {
+			writeJSON(w, http.StatusOK, s.linkJSON(l))
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "url")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, err := decodeObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := linkPatch(o)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	before, after, err := s.store.UpdateLink(r.Context(), id, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if before.ShortCode != after.ShortCode {
+		s.sync.removed(r.Context(), before.ShortCode)
+	}
+	s.sync.stored(r.Context(), after)
+	writeJSON(w, http.StatusOK, s.linkJSON(after))
+}
+
+func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "url")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	l, err := s.store.DeleteLink(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.sync.removed(r.Context(), l.ShortCode)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "url")
+	if err == nil {
+		var st rebound.LinkStats
+		if st, err = s.store.LinkStats(r.Context(), id); err == nil {
+			writeJSON(w, http.StatusOK, st)
+			return
+		}
+	}
+	s.writeError(w, r, err)
+}
+
+// redirect is the slow path of a redirect, through the origin and Postgres.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("short_code")
+	if !rebound.IsCodeShaped([]byte(code)) {
+		s.writeError(w, r, rebound.Errorf(rebound.ENotFound, "no link has this code"))
+		return
+	}
+	l, err := s.store.LinkByCode(r.Context(), code)
+	if rebound.ErrorCode(err) == rebound.ENotFound {
+		s.writeError(w, r, rebound.Errorf(rebound.ENotFound, "no link has this code"))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := time.Now()
+	if !l.Live(now) {
+		s.writeError(w, r, rebound.Errorf(rebound.EGone, "this link is no longer active"))
+		return
+	}
+	if l.MaxClicks != nil {
+		n, err := s.cache.CountClick(r.Context(), l.ID)
+		if err != nil {
+			s.writeError(w, r, rebound.Errorf(rebound.EUnavailable, "click limits cannot be checked right now"))
+			return
+		}
+		if n > *l.MaxClicks {
+			s.writeError(w, r, rebound.Errorf(rebound.EGone, "this link has reached its click limit"))
+			return
+		}
+	}
+	c := rebound.Click{EdgeID: s.edgeID, Seq: s.clickSeq.Add(1), LinkID: l.ID, At: now,
+		Referrer: string(rebound.AppendReferrerHost(nil, []byte(r.Referer()))), Bot: rebound.IsBot([]byte(r.UserAgent()))}
+	s.recordClick(r, c)
+	target := l.OriginalURL
+	if l.ForwardQuery && r.URL.RawQuery != "" {
+		target = string(rebound.AppendForwarded(nil, []byte(target), []byte(r.URL.RawQuery)))
+	}
+	w.Header().Set("Location", target)
+	w.Header().Set("Cache-Control", "private, max-age=90")
+	w.WriteHeader(l.RedirectType)
+}
+
+// recordClick stores a slow-path click in Postgres, or failing that hands it
+// to the click stream; it is lost only when both are down.
+func (s *Server) recordClick(r *http.Request, c rebound.Click) {
+	ctx := r.Context()
+	if _, err := s.store.RecordClicks(ctx, []rebound.Click{c}); err == nil {
+		return
+	}
+	if err := s.cache.AddClicks(ctx, []rebound.Click{c}); err != nil {
+		s.metrics.clicksDropped.Inc()
+		s.log.WarnContext(ctx, "click lost: postgres and redis unavailable", "err", err, "request_id", requestID(ctx))
+	}
+}

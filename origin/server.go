@@ -1,0 +1,302 @@
+// Package origin is Rebound's admin HTTP API: users, links, events, bulk CSV
+// imports, click statistics and health. Postgres is the source of truth;
+// after every link write the origin updates Redis and tells every edge to
+// drop its copy before it answers.
+package origin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/csvimport"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+// Store is the part of the Postgres store the origin uses; *postgres.DB
+// implements it.
+type Store interface {
+	csvimport.Store
+	Ping(ctx context.Context) error
+	CreateUser(ctx context.Context, username, email string) (rebound.User, error)
+	GetUser(ctx context.Context, id int64) (rebound.User, error)
+	ListUsers(ctx context.Context, p rebound.Page) ([]rebound.User, int64, error)
+	UpdateUser(ctx context.Context, id int64, p postgres.UserPatch) (rebound.User, error)
+	DeleteUser(ctx context.Context, id int64) error
+	CreateLink(ctx context.Context, in postgres.NewLink) (rebound.Link, error)
+	GetLink(ctx context.Context, id int64) (rebound.Link, error)
+	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+	ListLinks(ctx context.Context, f postgres.LinkFilter, p rebound.Page) ([]rebound.Link, int64, error)
+	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch) (before, after rebound.Link, err error)
+	DeleteLink(ctx context.Context, id int64) (rebound.Link, error)
+	CreateEvent(ctx context.Context, e rebound.Event) (rebound.Event, error)
+	ListEvents(ctx context.Context, f postgres.EventFilter, p rebound.Page) ([]rebound.Event, int64, error)
+	LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error)
+	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
+}
+
+// Options configures a Server. Store and Cache are required.
+type Options struct {
+	Store     Store
+	Cache     *cache.Client
+	PublicURL string   // base of short_url, without a trailing slash
+	Tokens    []string // bearer tokens; empty means no authentication
+	Logger    *slog.Logger
+	Registry  *prometheus.Registry // where metrics go; a new one when nil
+}
+
+// Server is the origin's HTTP handler and its background work.
+type Server struct {
+	store     Store
+	cache     *cache.Client
+	sync      *cacheSync
+	publicURL string
+	tokens    [][]byte
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	metrics   *metrics
+	mux       *http.ServeMux
+	routes    []route
+	edgeID    int64 // identifies this origin's own clicks (the /redirect slow path)
+	clickSeq  atomic.Int64
+}
+
+// route is one path of the API and the handler of each method on it.
+type route struct {
+	pattern string
+	public  bool // served without a token
+	methods map[string]http.HandlerFunc
+}
+
+// New builds the origin's handler.
+func New(opts Options) *Server {
+	s := &Server{
+		store: opts.Store, cache: opts.Cache, publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	for _, t := range opts.Tokens {
+		s.tokens = append(s.tokens, []byte(t))
+	}
+	s.metrics = newMetrics(s.registry)
+	s.sync = newCacheSync(opts.Store, opts.Cache, s.log)
+	s.sync.gauge = s.metrics.syncPending
+	s.edgeID = randomID()
+	s.routes = []route{
+		{pattern: "/health", public: true, methods: map[string]http.HandlerFunc{"GET": s.health}},
+		{pattern: "/metrics", public: true, methods: map[string]http.HandlerFunc{
+			"GET": promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP}},
+		{pattern: "/openapi.json", public: true, methods: map[string]http.HandlerFunc{"GET": serveOpenAPI}},
+		{pattern: "/users", methods: map[string]http.HandlerFunc{"GET": s.listUsers, "POST": s.createUser}},
+		{pattern: "/users/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Users)}},
+		{pattern: "/users/{id}", methods: map[string]http.HandlerFunc{
+			"GET": s.getUser, "PUT": s.updateUser, "PATCH": s.updateUser, "DELETE": s.deleteUser}},
+		{pattern: "/urls", methods: map[string]http.HandlerFunc{"GET": s.listLinks, "POST": s.createLink}},
+		{pattern: "/urls/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Links)}},
+		{pattern: "/urls/{id}", methods: map[string]http.HandlerFunc{
+			"GET": s.getLink, "PUT": s.updateLink, "PATCH": s.updateLink, "DELETE": s.deleteLink}},
+		{pattern: "/urls/{id}/stats", methods: map[string]http.HandlerFunc{"GET": s.linkStats}},
+		{pattern: "/urls/{short_code}/redirect", public: true, methods: map[string]http.HandlerFunc{"GET": s.redirect}},
+		{pattern: "/events", methods: map[string]http.HandlerFunc{"GET": s.listEvents, "POST": s.createEvent}},
+		{pattern: "/events/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Events)}},
+	}
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.pattern, s.dispatch(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, rebound.Errorf(rebound.ENotFound, "no such endpoint: %s", r.URL.Path))
+	})
+	return s
+}
+
+// Routes lists every method and path the API serves, for documentation checks.
+func (s *Server) Routes() [][2]string {
+	var out [][2]string
+	for _, rt := range s.routes {
+		for m := range rt.methods {
+			out = append(out, [2]string{m, rt.pattern})
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[1]+a[0], b[1]+b[0]) })
+	return out
+}
+
+// Run does the origin's background work until ctx ends: retrying cache
+// writes that failed, and moving clicks from the Redis stream to Postgres.
+func (s *Server) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.sync.run(ctx) }()
+	s.consumeClicks(ctx)
+	<-done
+}
+
+// ServeHTTP serves the API with recovery, request ids, metrics and access logs.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-ID")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	r = r.WithContext(withRequestID(r.Context(), id))
+	w.Header().Set("X-Request-ID", id)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", id)
+			if !rec.wrote {
+				s.writeError(rec, r, errors.New("panic"))
+			}
+		}
+		pattern := r.Pattern
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(r.Method, pattern, rec.status, elapsed)
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", pattern,
+			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
+	}()
+	// ServeMux would redirect unclean paths with an HTML body; answer JSON instead.
+	if p := r.URL.Path; p == "" || p[0] != '/' || (p != "/" && path.Clean(p) != p) || r.Method == http.MethodConnect {
+		s.writeError(rec, r, rebound.Errorf(rebound.ENotFound, "no such endpoint"))
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// dispatch picks the handler of the request's method, answering 405 with
+// Allow for others, and checks the token on private routes.
+func (s *Server) dispatch(rt route) http.Handler {
+	allowed := make([]string, 0, len(rt.methods)+1)
+	for m := range rt.methods {
+		allowed = append(allowed, m)
+	}
+	if rt.methods["GET"] != nil {
+		allowed = append(allowed, "HEAD")
+	}
+	slices.Sort(allowed)
+	allow := strings.Join(allowed, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		h := rt.methods[method]
+		if h == nil {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, rebound.Errorf(rebound.EMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, rt.pattern, allow))
+			return
+		}
+		if !rt.public && !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rebound"`)
+			s.writeError(w, r, rebound.Errorf(rebound.EUnauthorized, "a valid Authorization: Bearer token is required"))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// authorized compares the bearer token with every configured token in
+// constant time, so timing reveals neither which token nor how much matched.
+func (s *Server) authorized(r *http.Request) bool {
+	if len(s.tokens) == 0 {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	given := []byte(strings.TrimSpace(token))
+	match := 0
+	for _, t := range s.tokens {
+		match |= subtle.ConstantTimeCompare(given, t)
+	}
+	return match == 1
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type ctxKey struct{}
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// validRequestID accepts a client's X-Request-ID only when it is short and
+// made of safe characters, so it can go into logs and headers as it is.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// randomID returns a random positive int64.
+func randomID() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) >> 1)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,186 @@
+// Package postgres implements Rebound's store on PostgreSQL with pgx: users,
+// links, events, clicks and their bulk imports. Postgres is the source of
+// truth; every link change writes its audit event in the same transaction.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/reboundhq/rebound"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tunes the connection pool. The zero value works.
+type Options struct {
+	MaxConns int32 // default 20
+	// QueryTimeout bounds every statement the store runs on its own; callers
+	// may pass shorter deadlines in their context. Default 5s.
+	QueryTimeout time.Duration
+}
+
+// DB is the Postgres store. It is safe for concurrent use.
+type DB struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+}
+
+// Open connects to Postgres and checks the connection.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = 20
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	// A dead server must not hang a request: connects and health checks fail fast.
+	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	cfg.HealthCheckPeriod = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	db := &DB{pool: pool, timeout: 5 * time.Second}
+	if opts.QueryTimeout > 0 {
+		db.timeout = opts.QueryTimeout
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes every connection of the pool.
+func (db *DB) Close() { db.pool.Close() }
+
+// Pool exposes the pool's statistics for metrics.
+func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
+
+// Ping checks that Postgres answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	var one int
+	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.timeout)
+}
+
+// Migrate applies every migration not yet applied. It takes Postgres's
+// advisory lock, so concurrent callers apply each migration once.
+func Migrate(ctx context.Context, dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	cfg.ConnectTimeout = 5 * time.Second
+	sqlDB := stdlib.OpenDB(*cfg)
+	defer sqlDB.Close()
+	if err := pingSQL(ctx, sqlDB); err != nil {
+		return err
+	}
+	src, err := iofs.New(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("read embedded migrations: %w", err)
+	}
+	drv, err := pgxmigrate.WithInstance(sqlDB, &pgxmigrate.Config{})
+	if err != nil {
+		return fmt.Errorf("prepare migrations: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return fmt.Errorf("prepare migrations: %w", err)
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+func pingSQL(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("connect to postgres: %w", err)
+	}
+	return nil
+}
+
+// translate maps constraint violations to domain errors that a client can be
+// shown, and wraps anything else with what was being done.
+func translate(err error, doing string) error {
+	if err == nil {
+		return nil
+	}
+	var de *rebound.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rebound.Errorf(rebound.ENotFound, "not found")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			field := constraintField(pgErr.ConstraintName)
+			return rebound.FieldErrorf(rebound.EConflict, field, "%s already exists", field)
+		case "23503": // foreign_key_violation
+			return rebound.FieldErrorf(rebound.ENotFound, "user_id", "user_id names no user")
+		}
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// constraintField turns "users_email_key" into "email" and "urls_pkey" into "id".
+func constraintField(constraint string) string {
+	if strings.HasSuffix(constraint, "_pkey") {
+		return "id"
+	}
+	name := strings.TrimSuffix(constraint, "_key")
+	if i := strings.IndexByte(name, '_'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

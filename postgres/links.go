@@ -1,0 +1,233 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reboundhq/rebound"
+)
+
+const linkColumns = `id, user_id, short_code, original_url, title, is_active, redirect_type,
+	forward_query, expires_at, max_clicks, created_at, updated_at`
+
+func scanLink(row pgx.Row) (rebound.Link, error) {
+	var l rebound.Link
+	var rt int16
+	err := row.Scan(&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.CreatedAt, &l.UpdatedAt)
+	l.RedirectType = int(rt)
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	if l.ExpiresAt != nil {
+		t := l.ExpiresAt.UTC()
+		l.ExpiresAt = &t
+	}
+	return l, err
+}
+
+// Opt is a field of a patch: Set tells whether the client gave it at all, so
+// that a nullable field can be cleared (Set with a nil Value).
+type Opt[T any] struct {
+	Set   bool
+	Value T
+}
+
+// Some returns an Opt that is set to v.
+func Some[T any](v T) Opt[T] { return Opt[T]{Set: true, Value: v} }
+
+// LinkPatch holds the fields of a link to change. Values must already be
+// validated, except that user_id is checked against the users table.
+type LinkPatch struct {
+	UserID       Opt[*int64]
+	ShortCode    Opt[string]
+	OriginalURL  Opt[string]
+	Title        Opt[*string]
+	IsActive     Opt[bool]
+	RedirectType Opt[int]
+	ForwardQuery Opt[bool]
+	ExpiresAt    Opt[*time.Time]
+	MaxClicks    Opt[*int64]
+}
+
+// NewLink is a link to create. An empty ShortCode asks for a generated one.
+type NewLink struct {
+	UserID       *int64
+	ShortCode    string
+	OriginalURL  string
+	Title        *string
+	IsActive     bool
+	RedirectType int
+	ForwardQuery bool
+	ExpiresAt    *time.Time
+	MaxClicks    *int64
+}
+
+// maxCodeAttempts bounds retries of a generated code that collided. With 62^7
+// codes a second collision in a row is already astronomically unlikely.
+const maxCodeAttempts = 5
+
+// CreateLink inserts a link and its "created" event in one transaction.
+func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	generated := in.ShortCode == ""
+	for attempt := 1; ; attempt++ {
+		if generated {
+			in.ShortCode = rebound.GenerateCode()
+		}
+		var l rebound.Link
+		err := db.inTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			l, err = scanLink(tx.QueryRow(ctx, `INSERT INTO urls
+				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+linkColumns,
+				in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
+				in.ForwardQuery, in.ExpiresAt, in.MaxClicks))
+			if err != nil {
+				return translate(err, "create link")
+			}
+			return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventCreated, map[string]any{
+				"short_code": l.ShortCode, "original_url": l.OriginalURL,
+			})
+		})
+		if generated && attempt < maxCodeAttempts && rebound.ErrorCode(err) == rebound.EConflict &&
+			rebound.ErrorField(err) == "short_code" {
+			continue
+		}
+		return l, err
+	}
+}
+
+// GetLink returns the link with id, or a not_found error.
+func (db *DB) GetLink(ctx context.Context, id int64) (rebound.Link, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	l, err := scanLink(db.pool.QueryRow(ctx, "SELECT "+linkColumns+" FROM urls WHERE id = $1", id))
+	return l, notFound(translate(err, "get link"), "url")
+}
+
+// LinkByCode returns the link with the given short code, or a not_found error.
+func (db *DB) LinkByCode(ctx context.Context, code string) (rebound.Link, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	l, err := scanLink(db.pool.QueryRow(ctx, "SELECT "+linkColumns+" FROM urls WHERE short_code = $1", code))
+	return l, notFound(translate(err, "get link by code"), "url")
+}
+
+// LinkFilter narrows a link listing; nil fields do not filter.
+type LinkFilter struct {
+	UserID    *int64
+	IsActive  *bool
+	ShortCode *string
+}
+
+// ListLinks returns one page of links ordered by id, and the total matching.
+func (db *DB) ListLinks(ctx context.Context, f LinkFilter, p rebound.Page) ([]rebound.Link, int64, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	const where = ` WHERE ($1::bigint IS NULL OR user_id = $1) AND ($2::boolean IS NULL OR is_active = $2)
+		AND ($3::text IS NULL OR short_code = $3)`
+	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+" FROM urls"+where+" ORDER BY id LIMIT $4 OFFSET $5",
+		f.UserID, f.IsActive, f.ShortCode, p.PerPage, p.Offset())
+	if err != nil {
+		return nil, 0, translate(err, "list links")
+	}
+	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rebound.Link, error) { return scanLink(r) })
+	if err != nil {
+		return nil, 0, translate(err, "list links")
+	}
+	var total int64
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM urls"+where, f.UserID, f.IsActive, f.ShortCode).Scan(&total); err != nil {
+		return nil, 0, translate(err, "count links")
+	}
+	if links == nil {
+		links = []rebound.Link{}
+	}
+	return links, total, nil
+}
+
+// UpdateLink applies p to the link with id and writes an "updated" event (or
+// "deactivated" when the change turns the link off), in one transaction. It
+// returns the link before and after the change.
+func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, after rebound.Link, err error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		before, err = scanLink(tx.QueryRow(ctx, "SELECT "+linkColumns+" FROM urls WHERE id = $1 FOR UPDATE", id))
+		if err != nil {
+			return notFound(translate(err, "load link"), "url")
+		}
+		after = before
+		changes := map[string]any{}
+		apply(&after.UserID, p.UserID, "user_id", changes)
+		apply(&after.ShortCode, p.ShortCode, "short_code", changes)
+		apply(&after.OriginalURL, p.OriginalURL, "original_url", changes)
+		apply(&after.Title, p.Title, "title", changes)
+		apply(&after.IsActive, p.IsActive, "is_active", changes)
+		apply(&after.RedirectType, p.RedirectType, "redirect_type", changes)
+		apply(&after.ForwardQuery, p.ForwardQuery, "forward_query", changes)
+		apply(&after.ExpiresAt, p.ExpiresAt, "expires_at", changes)
+		apply(&after.MaxClicks, p.MaxClicks, "max_clicks", changes)
+		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
+			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
+			updated_at = now() WHERE id = $1 RETURNING `+linkColumns,
+			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
+			after.ForwardQuery, after.ExpiresAt, after.MaxClicks))
+		if err != nil {
+			return translate(err, "update link")
+		}
+		kind := rebound.EventUpdated
+		if before.IsActive && !after.IsActive {
+			kind = rebound.EventDeactivated
+		}
+		return insertEvent(ctx, tx, &after.ID, after.UserID, kind, map[string]any{
+			"short_code": after.ShortCode, "changes": changes,
+		})
+	})
+	return before, after, err
+}
+
+// apply sets *dst from o when o is set, and records the change.
+func apply[T any](dst *T, o Opt[T], name string, changes map[string]any) {
+	if !o.Set {
+		return
+	}
+	changes[name] = map[string]any{"from": *dst, "to": o.Value}
+	*dst = o.Value
+}
+
+// DeleteLink deletes a link and writes its "deleted" event in one
+// transaction. It returns the deleted link.
+func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	var l rebound.Link
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		l, err = scanLink(tx.QueryRow(ctx, "DELETE FROM urls WHERE id = $1 RETURNING "+linkColumns, id))
+		if err != nil {
+			return notFound(translate(err, "delete link"), "url")
+		}
+		return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventDeleted, map[string]any{
+			"short_code": l.ShortCode, "original_url": l.OriginalURL,
+		})
+	})
+	return l, err
+}
+
+func insertEvent(ctx context.Context, tx pgx.Tx, urlID, userID *int64, kind string, details map[string]any) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", kind, err)
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO events (url_id, user_id, event_type, details) VALUES ($1, $2, $3, $4)",
+		urlID, userID, kind, b)
+	return translate(err, "write "+kind+" event")
+}
+
+// idString formats an id for messages.
+func idString(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS url_click_daily, clicks, events, urls, users;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# run.sh (make run): Postgres and Redis up (started if needed), migrations
+# applied, origin and edge running in the foreground under a supervisor that
+# restarts a crashed process. Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(bash scripts/services.sh)"
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+if [ -z "${REBOUND_API_TOKENS:-}" ]; then
+  REBOUND_API_TOKENS=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+  export REBOUND_API_TOKENS
+fi
+token=${REBOUND_API_TOKENS%%,*}
+edge_addr=${REBOUND_EDGE_ADDR:-:8080} origin_addr=${REBOUND_ORIGIN_ADDR:-:8081}
+edge_port=${edge_addr##*:} origin_port=${origin_addr##*:}
+
+mkdir -p bin
+go build -o bin/rebound ./cmd/rebound
+bin/rebound migrate
+
+pids=()
+# supervise NAME: run "rebound NAME", restarting it when it dies, until stopped.
+supervise() {
+  while true; do
+    bin/rebound "$1" &
+    child=$!
+    trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT
+    wait $child || true
+    echo "run: $1 exited; restarting in 1s" >&2
+    sleep 1
+  done
+}
+supervise origin & pids+=($!)
+supervise edge & pids+=($!)
+
+stop() {
+  echo "run: stopping" >&2
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait || true
+  for s in ${REBOUND_STARTED_SERVICES:-}; do
+    case $s in
+      redis) redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true ;;
+      postgres:*) pg_ctlcluster "${s#postgres:}" main stop >/dev/null 2>&1 || true ;;
+    esac
+  done
+  exit 0
+}
+trap stop INT TERM
+
+for _ in $(seq 1 50); do
+  curl -fsS "http://127.0.0.1:$origin_port/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+cat <<MSG
+
+Rebound is running.
+  edge:   http://localhost:$edge_port    origin (admin API): http://localhost:$origin_port
+  admin token: $token
+
+Try it:
+  curl -s -X POST http://localhost:$origin_port/urls \\
+       -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' \\
+       -d '{"original_url":"https://example.com","short_code":"hello"}'
+  curl -si http://localhost:$edge_port/hello
+
+Ctrl-C stops origin, edge and any database this command started.
+MSG
+wait

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# services.sh: make sure PostgreSQL and Redis run on this machine, installing
+# them from Debian's packages when they are missing, and make sure Rebound has
+# its own Postgres role and database.
+#
+# Prints shell assignments to stdout (eval them); progress goes to stderr.
+# Reuses servers that already run. Works with a stock Debian Postgres (peer
+# and password authentication): the role is created through the postgres OS
+# user and logs in with a password over TCP.
+#
+# REBOUND_STARTED_SERVICES (printed) lists what this script started, so that
+# `make run` can stop exactly that on Ctrl-C.
+set -euo pipefail
+
+PG_HOST=127.0.0.1 PG_PORT=${PG_PORT:-5432}
+REDIS_HOST=127.0.0.1 REDIS_PORT=${REDIS_PORT:-6379}
+DB_USER=rebound DB_PASS=rebound DB_NAME=rebound
+started=()
+
+say() { echo "services: $*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+wait_port() {
+  for _ in $(seq 1 60); do port_open "$1" "$2" && return 0; sleep 0.5; done
+  say "nothing answers on $1:$2"; return 1
+}
+
+missing=()
+if ! port_open $PG_HOST $PG_PORT && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  missing+=(postgresql postgresql-client)
+fi
+if ! port_open $REDIS_HOST $REDIS_PORT && ! command -v redis-server >/dev/null; then
+  missing+=(redis-server)
+fi
+if ! command -v psql >/dev/null; then
+  missing+=(postgresql-client)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} from Debian's packages"
+  as_root apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+if ! port_open $PG_HOST $PG_PORT; then
+  ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  if ! ls /etc/postgresql/"$ver"/main >/dev/null 2>&1; then
+    say "creating Postgres $ver cluster"
+    as_root pg_createcluster "$ver" main >&2
+  fi
+  say "starting Postgres $ver"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || as_root pg_ctlcluster "$ver" main start >&2
+  wait_port $PG_HOST $PG_PORT
+  started+=("postgres:$ver")
+fi
+
+if ! port_open $REDIS_HOST $REDIS_PORT; then
+  say "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save "" --appendonly no \
+    --dir /tmp --logfile /tmp/rebound-redis.log >&2
+  wait_port $REDIS_HOST $REDIS_PORT
+  started+=("redis")
+fi
+
+# psql as the database superuser: through the postgres OS user (peer auth on
+# a stock install), else over TCP as postgres (trust auth on CI images).
+psql_admin() {
+  if id postgres >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt "$@"
+    else sudo -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; fi
+  else
+    psql -h $PG_HOST -p $PG_PORT -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
+  fi
+}
+
+if ! PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c 'select 1' >/dev/null 2>&1; then
+  say "creating role $DB_USER and database $DB_NAME"
+  psql_admin -d postgres -c "DO \$\$BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+      CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS';
+    ELSE ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS'; END IF; END\$\$;" >&2
+  if [ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+    psql_admin -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" >&2
+  fi
+fi
+
+url="postgres://$DB_USER:$DB_PASS@$PG_HOST:$PG_PORT/$DB_NAME?sslmode=disable"
+echo "export DATABASE_URL='$url'"
+echo "export TEST_DATABASE_URL='$url'"
+echo "export REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
+echo "export TEST_REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
+echo "export REBOUND_STARTED_SERVICES='${started[*]:-}'"
