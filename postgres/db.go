@@ -29,6 +29,9 @@ var migrations embed.FS
 // Options tunes the connection pool. The zero value works.
 type Options struct {
 	MaxConns int32 // default 20
+	// Lazy skips the connection check, so a service can start while
+	// Postgres is down and connect when it comes back.
+	Lazy bool
 	// QueryTimeout bounds every statement the store runs on its own; callers
 	// may pass shorter deadlines in their context. Default 5s.
 	QueryTimeout time.Duration
@@ -60,6 +63,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db := &DB{pool: pool, timeout: 5 * time.Second}
 	if opts.QueryTimeout > 0 {
 		db.timeout = opts.QueryTimeout
+	}
+	if opts.Lazy {
+		return db, nil
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

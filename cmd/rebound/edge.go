@@ -2,9 +2,62 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reboundhq/rebound/edge"
+	"github.com/reboundhq/rebound/postgres"
 )
 
 func runEdge(ctx context.Context, env cmdEnv, args []string) error {
-	return errors.New("not built yet")
+	fs, envFile := newFlags(env, "edge", "edge [-env FILE]\n\n"+
+		"Serves redirects. Starts even while Postgres or Redis is down and connects when they come up.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := loadConfig(env, *envFile)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns), Lazy: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, err := openCache(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Redis().Close()
+	reg := prometheus.NewRegistry()
+	postgres.RegisterMetrics(reg, db, "edge")
+	srv := edge.New(edge.Options{
+		Store: db, Cache: c, Logger: log, Registry: reg,
+		LocalCacheSize: cfg.LocalCacheSize, LocalCacheTTL: cfg.LocalCacheTTL, NegativeCacheTTL: cfg.NegativeCacheTTL,
+		PermanentMaxAge: cfg.PermanentMaxAge, DBConcurrency: cfg.EdgeDBConcurrency,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitClients: cfg.RateLimitClients,
+		TrustedProxies: cfg.TrustedProxies, ClickFlushInterval: cfg.ClickFlushInterval, Subscribe: true,
+	})
+	ln, err := net.Listen("tcp", cfg.EdgeAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.EdgeAddr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("edge listening", "addr", cfg.EdgeAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("edge stopping: draining requests and flushing clicks")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	log.Info("edge stopped")
+	return nil
 }

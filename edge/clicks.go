@@ -1,0 +1,162 @@
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+)
+
+// clickRec is a click as the handler queues it: a fixed-size value, so
+// queueing copies and never allocates.
+type clickRec struct {
+	linkID int64
+	at     int64 // Unix nanoseconds
+	bot    bool
+	refLen uint8
+	ref    [rebound.MaxReferrerLen]byte
+}
+
+// Bounds of the click pipeline inside one edge.
+const (
+	clickQueueSize  = 1 << 16 // between handlers and the shipper
+	clickBatchSize  = 1000    // clicks per stream message or insert
+	clickMaxBacklog = 500_000 // held while Redis and Postgres are both down
+)
+
+// clickShipper moves queued clicks off the hot path: it numbers them
+// (edge id, sequence), batches them, and ships each batch to the Redis
+// stream, or straight to Postgres when Redis fails. Batches that neither
+// takes stay in a bounded backlog and are retried.
+type clickShipper struct {
+	queue    chan clickRec
+	edgeID   int64
+	seq      int64
+	cache    *cache.Client
+	store    Store
+	interval time.Duration
+	backlog  []rebound.Click
+	m        *metrics
+	log      *slog.Logger
+	stop     chan context.Context
+	done     chan struct{}
+}
+
+func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, m *metrics, log *slog.Logger) *clickShipper {
+	s := &clickShipper{
+		queue: make(chan clickRec, clickQueueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
+		m: m, log: log, stop: make(chan context.Context), done: make(chan struct{}),
+	}
+	go s.run()
+	return s
+}
+
+// add queues a click; it never blocks the request.
+func (s *clickShipper) add(rec *clickRec) {
+	select {
+	case s.queue <- *rec:
+		s.m.clicksQueued.Inc()
+	default:
+		s.m.clicksDropped.Inc()
+	}
+}
+
+func (s *clickShipper) run() {
+	defer close(s.done)
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case rec := <-s.queue:
+			s.take(rec)
+			if len(s.backlog) >= clickBatchSize {
+				s.ship(context.Background())
+			}
+		case <-tick.C:
+			s.ship(context.Background())
+		case ctx := <-s.stop:
+			s.drain()
+			for len(s.backlog) > 0 && ctx.Err() == nil {
+				if !s.ship(ctx) {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			if n := len(s.backlog); n > 0 {
+				s.m.clicksDropped.Add(float64(n))
+				s.log.Error("clicks lost at shutdown: redis and postgres unavailable", "clicks", n)
+			}
+			return
+		}
+	}
+}
+
+func (s *clickShipper) drain() {
+	for {
+		select {
+		case rec := <-s.queue:
+			s.take(rec)
+		default:
+			return
+		}
+	}
+}
+
+func (s *clickShipper) take(rec clickRec) {
+	if len(s.backlog) >= clickMaxBacklog {
+		s.m.clicksDropped.Inc()
+		return
+	}
+	s.seq++
+	s.backlog = append(s.backlog, rebound.Click{
+		EdgeID: s.edgeID, Seq: s.seq, LinkID: rec.linkID, At: time.Unix(0, rec.at).UTC(),
+		Referrer: string(rec.ref[:rec.refLen]), Bot: rec.bot,
+	})
+	s.m.clickBacklog.Set(float64(len(s.backlog)))
+}
+
+// ship sends the backlog in batches and reports whether it emptied it.
+func (s *clickShipper) ship(ctx context.Context) bool {
+	for len(s.backlog) > 0 {
+		n := min(len(s.backlog), clickBatchSize)
+		batch := s.backlog[:n]
+		if !s.shipBatch(ctx, batch) {
+			return false
+		}
+		s.backlog = s.backlog[n:]
+		s.m.clickBacklog.Set(float64(len(s.backlog)))
+	}
+	s.backlog = s.backlog[:0:0] // let the old array go once empty
+	return true
+}
+
+func (s *clickShipper) shipBatch(ctx context.Context, batch []rebound.Click) bool {
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := s.cache.AddClicks(rctx, batch)
+	cancel()
+	if err == nil {
+		s.m.clicksShipped.WithLabelValues("redis").Add(float64(len(batch)))
+		return true
+	}
+	// Redis is down: store the batch directly. RecordClicks ignores clicks
+	// already stored, so a batch that also reached the stream counts once.
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, perr := s.store.RecordClicks(pctx, batch)
+	cancel()
+	if perr == nil {
+		s.m.clicksShipped.WithLabelValues("postgres").Add(float64(len(batch)))
+		return true
+	}
+	s.log.Warn("clicks not shipped yet", "clicks", len(batch), "redis_err", err, "postgres_err", perr)
+	return false
+}
+
+// close drains the queue and ships what is pending, giving up when ctx ends.
+func (s *clickShipper) close(ctx context.Context) {
+	select {
+	case s.stop <- ctx:
+		<-s.done
+	case <-s.done:
+	}
+}

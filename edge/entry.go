@@ -1,0 +1,44 @@
+package edge
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/reboundhq/rebound/cache"
+)
+
+// entry is a link as the in-process tier keeps it: everything the handler
+// writes into a redirect, prepared once, so answering allocates nothing.
+type entry struct {
+	id           int64
+	status       int
+	location     []byte
+	cacheControl []byte
+	forwardQuery bool
+	active       bool
+	expiresAt    int64 // Unix seconds; 0 never
+	maxClicks    int64 // 0 unlimited
+	loadedAt     int64 // Unix nanoseconds when this copy was read
+	absent       bool  // the code names no link
+}
+
+var privateCacheControl = []byte("private, max-age=90")
+
+func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entry {
+	en := &entry{
+		id: e.ID, status: e.RedirectType, location: []byte(e.URL), forwardQuery: e.ForwardQuery,
+		active: e.Active, expiresAt: e.ExpiresAt, maxClicks: e.MaxClicks, loadedAt: now.UnixNano(),
+		cacheControl: privateCacheControl,
+	}
+	if en.status == 301 || en.status == 308 {
+		en.cacheControl = []byte("public, max-age=" + strconv.FormatInt(int64(permanentMaxAge/time.Second), 10))
+	}
+	return en
+}
+
+func absentEntry(now time.Time) *entry { return &entry{absent: true, loadedAt: now.UnixNano()} }
+
+// live reports whether the link redirects at now, click limit aside.
+func (e *entry) live(nowUnix int64) bool {
+	return e.active && (e.expiresAt == 0 || nowUnix < e.expiresAt)
+}

@@ -1,0 +1,54 @@
+package edge
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/reboundhq/rebound"
+)
+
+// edgeError is a prebuilt JSON error answer: the body around the request id
+// is fixed, so writing one allocates nothing.
+type edgeError struct {
+	status int
+	prefix []byte // {"error":"...","code":"...","request_id":"
+}
+
+func newEdgeError(status int, code, msg string) *edgeError {
+	return &edgeError{status: status, prefix: []byte(`{"error":` + strconv.Quote(msg) + `,"code":"` + code + `","request_id":"`)}
+}
+
+var (
+	errNotFound    = newEdgeError(404, rebound.ENotFound, "no link has this code")
+	errGone        = newEdgeError(404, rebound.EGone, "this link is no longer active")
+	errMethod      = newEdgeError(405, rebound.EMethodNotAllowed, "only GET and HEAD are allowed")
+	errRateLimited = newEdgeError(429, rebound.ERateLimited, "too many requests; slow down")
+	errUnavail     = newEdgeError(503, rebound.EUnavailable, "the link store is unavailable; retry shortly")
+	errBadRequest  = newEdgeError(400, rebound.EBadRequest, "the request could not be parsed")
+	errTooLarge    = newEdgeError(413, rebound.EPayloadTooLarge, "the request is too large")
+)
+
+var (
+	strJSON       = []byte("application/json")
+	strJSONSuffix = []byte("\"}\n")
+	strRetryAfter = []byte("1")
+)
+
+func (s *Server) fail(ctx *fasthttp.RequestCtx, e *edgeError) {
+	ctx.SetStatusCode(e.status)
+	ctx.SetContentTypeBytes(strJSON)
+	ctx.Response.ResetBody()
+	ctx.Response.AppendBody(e.prefix)
+	ctx.Response.AppendBody(ctx.Response.Header.PeekBytes(strRequestID))
+	ctx.Response.AppendBody(strJSONSuffix)
+}
+
+func (s *Server) unavailable(ctx *fasthttp.RequestCtx, err error) {
+	if !errors.Is(err, errUnavailable) {
+		s.log.Error("lookup failed", "err", err)
+	}
+	ctx.Response.Header.SetBytesV("Retry-After", strRetryAfter)
+	s.fail(ctx, errUnavail)
+}

@@ -1,0 +1,229 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+)
+
+// errUnavailable means neither the in-process tier, Redis nor Postgres could
+// say what a code is. The handler answers 503 with Retry-After.
+var errUnavailable = errors.New("link lookup unavailable")
+
+// Store is the part of the Postgres store the edge uses.
+type Store interface {
+	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
+	Ping(ctx context.Context) error
+}
+
+// Timeouts of the lookup tiers: a dead dependency costs a request at most
+// these, and once a breaker opens, nothing.
+const (
+	redisTimeout   = 250 * time.Millisecond
+	dbTimeout      = time.Second
+	dbQueueTimeout = 100 * time.Millisecond
+	// lostFreshness is how long an in-process entry is trusted while the
+	// invalidation subscription is down; older ones are re-read, and served
+	// stale only when the re-read fails.
+	lostFreshness = time.Second
+)
+
+// resolver finds the entry of a code through the tiers: in-process, Redis
+// (batched), then Postgres through a breaker, a concurrency limit and
+// singleflight. It also receives invalidation messages.
+type resolver struct {
+	local           *localTier
+	redis           *redisBatcher
+	cache           *cache.Client
+	store           Store
+	redisBreaker    *gobreaker.CircuitBreaker[struct{}]
+	dbBreaker       *gobreaker.CircuitBreaker[*entry]
+	dbSlots         chan struct{}
+	flight          singleflight.Group
+	epoch           atomic.Uint64 // bumped by every invalidation
+	subscribed      atomic.Bool
+	permanentMaxAge time.Duration
+	m               *metrics
+}
+
+func breakerSettings(name string, m *metrics, openFor time.Duration) gobreaker.Settings {
+	return gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 1,
+		Timeout:     openFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 },
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			m.breakerChanged(name, to)
+		},
+	}
+}
+
+// resolve returns the entry of code, which may be an absent entry.
+func (r *resolver) resolve(ctx context.Context, code []byte, now time.Time) (*entry, error) {
+	var stale *entry
+	if e, ok := r.local.get(code); ok {
+		if r.subscribed.Load() || now.UnixNano()-e.loadedAt < int64(lostFreshness) {
+			r.m.localHit.Inc()
+			return e, nil
+		}
+		stale = e
+	}
+	r.m.localMiss.Inc()
+	e, err := r.fetch(ctx, string(code), now)
+	if err != nil && stale != nil {
+		r.m.staleServed.Inc()
+		return stale, nil
+	}
+	return e, err
+}
+
+// fetch reads a code from Redis, then Postgres, and keeps the answer in the
+// in-process tier unless an invalidation arrived meanwhile.
+func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entry, error) {
+	epoch := r.epoch.Load()
+	var lk cache.Lookup
+	err := r.redisCall(func() (err error) {
+		lk, err = r.redis.get(ctx, code)
+		return err
+	})
+	switch {
+	case err != nil:
+		r.m.redisError.Inc()
+	case lk.State == cache.Found:
+		r.m.redisHit.Inc()
+		e := newEntry(lk.Entry, r.permanentMaxAge, now)
+		r.keep(code, e, epoch)
+		return e, nil
+	case lk.State == cache.Absent:
+		r.m.redisAbsent.Inc()
+		e := absentEntry(now)
+		r.keep(code, e, epoch)
+		return e, nil
+	default:
+		r.m.redisMiss.Inc()
+	}
+	v, err, _ := r.flight.Do(code, func() (any, error) { return r.fromDB(code, now) })
+	if err != nil {
+		return nil, err
+	}
+	e := v.(*entry)
+	r.keep(code, e, epoch)
+	return e, nil
+}
+
+func (r *resolver) keep(code string, e *entry, epoch uint64) {
+	if r.epoch.Load() == epoch {
+		r.local.put(code, e)
+	}
+}
+
+// fromDB reads one code from Postgres and fills Redis with the answer. It
+// runs once per code however many requests wait for it.
+func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
+	timer := time.NewTimer(dbQueueTimeout)
+	select {
+	case r.dbSlots <- struct{}{}:
+		timer.Stop()
+	case <-timer.C:
+		r.m.dbRejected.Inc()
+		return nil, fmt.Errorf("%w: postgres lookups saturated", errUnavailable)
+	}
+	defer func() { <-r.dbSlots }()
+	e, err := r.dbBreaker.Execute(func() (*entry, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+		defer cancel()
+		l, err := r.store.LinkByCode(ctx, code)
+		if rebound.ErrorCode(err) == rebound.ENotFound {
+			return absentEntry(now), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return newEntry(cache.EntryOf(l), r.permanentMaxAge, now), nil
+	})
+	if err != nil {
+		r.m.dbError.Inc()
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	if e.absent {
+		r.m.dbAbsent.Inc()
+	} else {
+		r.m.dbFound.Inc()
+	}
+	r.fillRedis(code, e)
+	return e, nil
+}
+
+// fillRedis stores a Postgres answer in Redis for the other edges, without
+// overwriting a newer entry the origin may have written meanwhile.
+func (r *resolver) fillRedis(code string, e *entry) {
+	if r.redisBreaker.State() == gobreaker.StateOpen {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+	defer cancel()
+	if e.absent {
+		_ = r.cache.FillAbsent(ctx, code)
+		return
+	}
+	_ = r.cache.FillLink(ctx, code, cache.Entry{
+		ID: e.id, RedirectType: e.status, ForwardQuery: e.forwardQuery, Active: e.active,
+		ExpiresAt: e.expiresAt, MaxClicks: e.maxClicks, URL: string(e.location),
+	})
+}
+
+// countClick counts a click of a link with a click limit in Redis and
+// reports whether the click is within the limit.
+func (r *resolver) countClick(e *entry) (bool, error) {
+	var n int64
+	err := r.redisCall(func() (err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+		defer cancel()
+		n, err = r.cache.CountClick(ctx, e.id)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: click limit: %w", errUnavailable, err)
+	}
+	return n <= e.maxClicks, nil
+}
+
+// redisCall runs fn through the Redis breaker: while Redis keeps failing,
+// calls fail at once instead of each waiting for a timeout.
+func (r *resolver) redisCall(fn func() error) error {
+	_, err := r.redisBreaker.Execute(func() (struct{}, error) { return struct{}{}, fn() })
+	return err
+}
+
+// Invalidate drops one code (cache.Invalidator).
+func (r *resolver) Invalidate(code string) {
+	r.epoch.Add(1)
+	r.local.remove(code)
+	r.m.invalidations.Inc()
+}
+
+// InvalidateAll drops every entry (cache.Invalidator).
+func (r *resolver) InvalidateAll() {
+	r.epoch.Add(1)
+	r.local.purge()
+	r.m.invalidations.Inc()
+}
+
+// SubscriptionChanged records whether invalidations arrive (cache.Invalidator).
+func (r *resolver) SubscriptionChanged(live bool) {
+	r.subscribed.Store(live)
+	if live {
+		r.m.subscribed.Set(1)
+	} else {
+		r.m.subscribed.Set(0)
+	}
+}

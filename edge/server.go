@@ -1,0 +1,334 @@
+// Package edge is Rebound's redirect server, on fasthttp. GET and HEAD
+// /{code} answer the link's redirect from an in-process tier, Redis, or
+// Postgres (in that order). The edge rate-limits each client, keeps serving
+// what it has cached when a dependency dies, answers every error as JSON, and
+// records clicks off the request path.
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+)
+
+// Options configures an edge. Store and Cache are required; zero values of
+// the rest work.
+type Options struct {
+	Store              Store
+	Cache              *cache.Client
+	Logger             *slog.Logger
+	Registry           *prometheus.Registry
+	LocalCacheSize     int           // default 100,000
+	LocalCacheTTL      time.Duration // default 30s
+	NegativeCacheTTL   time.Duration // default 5s
+	PermanentMaxAge    time.Duration // Cache-Control max-age of 301/308; default 24h
+	DBConcurrency      int           // Postgres lookups at once; default 16
+	RateLimit          float64       // requests per second per client; 0 turns the limit off
+	RateBurst          int
+	RateLimitClients   int // default 100,000
+	TrustedProxies     []netip.Prefix
+	ClickFlushInterval time.Duration // default 100ms
+	// Subscribe, when true, follows the invalidation channel. Tests that
+	// drive invalidation by hand leave it off.
+	Subscribe bool
+}
+
+// Server is an edge: its fasthttp server, lookup tiers and background work.
+type Server struct {
+	res      *resolver
+	limiter  *limiter
+	clicks   *clickShipper
+	store    Store
+	cache    *cache.Client
+	log      *slog.Logger
+	m        *metrics
+	srv      *fasthttp.Server
+	metricsH fasthttp.RequestHandler
+	reqIDs   atomic.Uint64
+	idPrefix [8]byte
+	stopSub  context.CancelFunc
+	subDone  chan struct{}
+	draining atomic.Bool
+}
+
+// New builds an edge and starts its background work (invalidation
+// subscription and click shipping); Shutdown stops it.
+func New(opts Options) *Server {
+	setDefaults(&opts)
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	m := newMetrics(opts.Registry)
+	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{})}
+	s.res = &resolver{
+		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
+		redis: newRedisBatcher(opts.Cache, 4, 128, redisTimeout),
+		cache: opts.Cache, store: opts.Store, dbSlots: make(chan struct{}, opts.DBConcurrency),
+		permanentMaxAge: opts.PermanentMaxAge, m: m,
+	}
+	s.res.redisBreaker = gobreaker.NewCircuitBreaker[struct{}](breakerSettings("redis", m, time.Second))
+	s.res.dbBreaker = gobreaker.NewCircuitBreaker[*entry](breakerSettings("postgres", m, 2*time.Second))
+	s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.RateLimitClients, opts.TrustedProxies)
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	edgeID := int64(binary.BigEndian.Uint64(seed[:]) >> 1)
+	hex.Encode(s.idPrefix[:], seed[:4])
+	s.clicks = newClickShipper(edgeID, opts.Cache, opts.Store, opts.ClickFlushInterval, m, opts.Logger)
+	s.metricsH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	s.srv = &fasthttp.Server{
+		Handler:              s.Handle,
+		ErrorHandler:         s.handleParseError,
+		Name:                 "rebound",
+		ReadTimeout:          10 * time.Second,
+		WriteTimeout:         10 * time.Second,
+		IdleTimeout:          2 * time.Minute,
+		ReadBufferSize:       8 << 10, // also the largest request head accepted
+		MaxRequestBodySize:   64 << 10,
+		CloseOnShutdown:      true,
+		NoDefaultContentType: true,
+	}
+	subCtx, stop := context.WithCancel(context.Background())
+	s.stopSub = stop
+	if opts.Subscribe {
+		go func() { defer close(s.subDone); opts.Cache.Subscribe(subCtx, s.res) }()
+	} else {
+		s.res.SubscriptionChanged(true)
+		close(s.subDone)
+	}
+	return s
+}
+
+func setDefaults(o *Options) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LocalCacheSize <= 0 {
+		o.LocalCacheSize = 100_000
+	}
+	if o.LocalCacheTTL <= 0 {
+		o.LocalCacheTTL = 30 * time.Second
+	}
+	if o.NegativeCacheTTL <= 0 {
+		o.NegativeCacheTTL = 5 * time.Second
+	}
+	if o.PermanentMaxAge <= 0 {
+		o.PermanentMaxAge = 24 * time.Hour
+	}
+	if o.DBConcurrency <= 0 {
+		o.DBConcurrency = 16
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = max(1, int(o.RateLimit))
+	}
+	if o.RateLimitClients <= 0 {
+		o.RateLimitClients = 100_000
+	}
+	if o.ClickFlushInterval <= 0 {
+		o.ClickFlushInterval = 100 * time.Millisecond
+	}
+}
+
+// Serve answers connections from ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); err != nil {
+		return fmt.Errorf("serve edge: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, waits for requests in flight, then
+// ships every pending click (until ctx ends) and stops background work.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	err := s.srv.ShutdownWithContext(ctx)
+	s.clicks.close(ctx)
+	s.stopSub()
+	<-s.subDone
+	s.res.redis.close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("shut down edge: %w", err)
+	}
+	return err
+}
+
+var (
+	strGET          = []byte("GET")
+	strHEAD         = []byte("HEAD")
+	strLocation     = []byte("Location")
+	strCacheControl = []byte("Cache-Control")
+	strRequestID    = []byte("X-Request-Id") // fasthttp's canonical form
+	strXFF          = []byte("X-Forwarded-For")
+	strReferer      = []byte("Referer")
+	strUserAgent    = []byte("User-Agent")
+	strRobots       = []byte("User-agent: *\nDisallow:\n")
+)
+
+// Handle answers one request. It is the fasthttp handler.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.m.inFlight.Inc()
+	s.serve(ctx, start)
+	s.m.status(ctx.Response.StatusCode())
+	s.m.duration.Observe(time.Since(start).Seconds())
+	s.m.inFlight.Dec()
+}
+
+func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
+	s.setRequestID(ctx)
+	path := ctx.Path()
+	method := ctx.Method()
+	readOnly := bytes.Equal(method, strGET) || bytes.Equal(method, strHEAD)
+	switch string(path) {
+	case "/health":
+		if readOnly {
+			s.health(ctx)
+			return
+		}
+	case "/metrics":
+		if readOnly {
+			s.metricsH(ctx)
+			return
+		}
+	case "/favicon.ico":
+		if readOnly {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return
+		}
+	case "/robots.txt":
+		if readOnly {
+			ctx.SetContentType("text/plain; charset=utf-8")
+			ctx.SetBody(strRobots)
+			return
+		}
+	}
+	if !readOnly {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.fail(ctx, errMethod)
+		return
+	}
+	if s.limiter != nil {
+		client := s.limiter.clientAddr(ctx.RemoteIP(), ctx.Request.Header.PeekBytes(strXFF))
+		if !s.limiter.allow(client, now) {
+			s.m.rateLimited.Inc()
+			ctx.Response.Header.SetBytesV("Retry-After", s.limiter.retryAfter)
+			s.fail(ctx, errRateLimited)
+			return
+		}
+	}
+	code := path[1:]
+	if !rebound.IsCodeShaped(code) || rebound.IsReservedCode(b2s(code)) {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	e, err := s.res.resolve(ctx, code, now)
+	if err != nil {
+		s.unavailable(ctx, err)
+		return
+	}
+	if e.absent {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	if !e.live(now.Unix()) {
+		s.fail(ctx, errGone)
+		return
+	}
+	if e.maxClicks > 0 {
+		ok, err := s.res.countClick(e)
+		if err != nil {
+			s.unavailable(ctx, err)
+			return
+		}
+		if !ok {
+			s.fail(ctx, errGone)
+			return
+		}
+	}
+	s.recordClick(ctx, e, now)
+	s.redirect(ctx, e)
+}
+
+func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry) {
+	ctx.SetStatusCode(e.status)
+	h := &ctx.Response.Header
+	if q := ctx.URI().QueryString(); e.forwardQuery && len(q) > 0 {
+		// The header copies the value, so a pooled scratch buffer serves.
+		buf := bytebufferpool.Get()
+		buf.B = rebound.AppendForwarded(buf.B[:0], e.location, q)
+		h.SetCanonical(strLocation, buf.B)
+		bytebufferpool.Put(buf)
+	} else {
+		h.SetCanonical(strLocation, e.location)
+	}
+	h.SetCanonical(strCacheControl, e.cacheControl)
+}
+
+func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time) {
+	var rec clickRec
+	rec.linkID, rec.at = e.id, now.UnixNano()
+	rec.bot = rebound.IsBot(ctx.Request.Header.PeekBytes(strUserAgent))
+	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.PeekBytes(strReferer))
+	rec.refLen = uint8(len(ref))
+	s.clicks.add(&rec)
+}
+
+// setRequestID echoes a safe X-Request-ID, or makes one from the edge's
+// random prefix and a counter.
+func (s *Server) setRequestID(ctx *fasthttp.RequestCtx) {
+	if id := ctx.Request.Header.PeekBytes(strRequestID); validRequestID(id) {
+		ctx.Response.Header.SetCanonical(strRequestID, id)
+		return
+	}
+	var buf [8 + 1 + 16]byte
+	copy(buf[:8], s.idPrefix[:])
+	buf[8] = '-'
+	n := s.reqIDs.Add(1)
+	const digits = "0123456789abcdef"
+	for i := len(buf) - 1; i > 8; i-- {
+		buf[i] = digits[n&0xf]
+		n >>= 4
+	}
+	ctx.Response.Header.SetCanonical(strRequestID, buf[:])
+}
+
+func validRequestID(id []byte) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// handleParseError answers requests fasthttp could not parse (a request
+// head over the buffer, a body too large, garbage) with the JSON error shape.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	s.setRequestID(ctx)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.fail(ctx, errTooLarge)
+		return
+	}
+	s.fail(ctx, errBadRequest)
+}
