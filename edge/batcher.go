@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -18,8 +19,11 @@ type redisBatcher struct {
 	maxBatch int
 	timeout  time.Duration
 	pool     sync.Pool
+	stop     chan struct{}
 	wg       sync.WaitGroup
 }
+
+var errBatcherStopped = errors.New("redis batcher stopped")
 
 type redisReq struct {
 	code string
@@ -29,7 +33,8 @@ type redisReq struct {
 }
 
 func newRedisBatcher(c *cache.Client, workers, maxBatch int, timeout time.Duration) *redisBatcher {
-	b := &redisBatcher{cache: c, reqs: make(chan *redisReq, workers*maxBatch), maxBatch: maxBatch, timeout: timeout}
+	b := &redisBatcher{cache: c, reqs: make(chan *redisReq, workers*maxBatch), maxBatch: maxBatch, timeout: timeout,
+		stop: make(chan struct{})}
 	b.pool.New = func() any { return &redisReq{done: make(chan struct{}, 1)} }
 	b.wg.Add(workers)
 	for range workers {
@@ -47,16 +52,25 @@ func (b *redisBatcher) get(ctx context.Context, code string) (cache.Lookup, erro
 	case <-ctx.Done():
 		b.pool.Put(r)
 		return cache.Lookup{}, ctx.Err()
+	case <-b.stop:
+		return cache.Lookup{}, errBatcherStopped
 	}
-	<-r.done // a worker always answers, within its timeout
+	select {
+	case <-r.done: // a running worker answers within its timeout
+	case <-b.stop:
+		// r may still be answered by a worker finishing its batch, so it
+		// is not returned to the pool.
+		return cache.Lookup{}, errBatcherStopped
+	}
 	res, err := r.res, r.err
 	r.code, r.res = "", cache.Lookup{}
 	b.pool.Put(r)
 	return res, err
 }
 
+// close stops the workers once their current batches are answered.
 func (b *redisBatcher) close() {
-	close(b.reqs)
+	close(b.stop)
 	b.wg.Wait()
 }
 
@@ -65,15 +79,18 @@ func (b *redisBatcher) work() {
 	batch := make([]*redisReq, 0, b.maxBatch)
 	codes := make([]string, 0, b.maxBatch)
 	out := make([]cache.Lookup, b.maxBatch)
-	for first := range b.reqs {
+	for {
+		var first *redisReq
+		select {
+		case first = <-b.reqs:
+		case <-b.stop:
+			return
+		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < b.maxBatch {
 			select {
-			case r, ok := <-b.reqs:
-				if !ok {
-					break fill
-				}
+			case r := <-b.reqs:
 				batch = append(batch, r)
 			default:
 				break fill

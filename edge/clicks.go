@@ -38,6 +38,7 @@ type clickShipper struct {
 	store    Store
 	interval time.Duration
 	backlog  []rebound.Click
+	referrer map[string]string // interned referrer hosts: most clicks repeat a few
 	m        *metrics
 	log      *slog.Logger
 	stop     chan context.Context
@@ -48,6 +49,7 @@ func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.D
 	s := &clickShipper{
 		queue: make(chan clickRec, clickQueueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
 		m: m, log: log, stop: make(chan context.Context), done: make(chan struct{}),
+		referrer: map[string]string{},
 	}
 	go s.run()
 	return s
@@ -111,24 +113,40 @@ func (s *clickShipper) take(rec clickRec) {
 	s.seq++
 	s.backlog = append(s.backlog, rebound.Click{
 		EdgeID: s.edgeID, Seq: s.seq, LinkID: rec.linkID, At: time.Unix(0, rec.at).UTC(),
-		Referrer: string(rec.ref[:rec.refLen]), Bot: rec.bot,
+		Referrer: s.intern(rec.ref[:rec.refLen]), Bot: rec.bot,
 	})
 	s.m.clickBacklog.Set(float64(len(s.backlog)))
 }
 
+// maxInterned bounds the referrer intern table; it starts over when full.
+const maxInterned = 10_000
+
+func (s *clickShipper) intern(b []byte) string {
+	if v, ok := s.referrer[string(b)]; ok { // the lookup does not copy b
+		return v
+	}
+	if len(s.referrer) >= maxInterned {
+		clear(s.referrer)
+	}
+	v := string(b)
+	s.referrer[v] = v
+	return v
+}
+
 // ship sends the backlog in batches and reports whether it emptied it.
 func (s *clickShipper) ship(ctx context.Context) bool {
-	for len(s.backlog) > 0 {
-		n := min(len(s.backlog), clickBatchSize)
-		batch := s.backlog[:n]
-		if !s.shipBatch(ctx, batch) {
-			return false
+	sent := 0
+	for sent < len(s.backlog) {
+		n := min(len(s.backlog)-sent, clickBatchSize)
+		if !s.shipBatch(ctx, s.backlog[sent:sent+n]) {
+			break
 		}
-		s.backlog = s.backlog[n:]
-		s.m.clickBacklog.Set(float64(len(s.backlog)))
+		sent += n
 	}
-	s.backlog = s.backlog[:0:0] // let the old array go once empty
-	return true
+	// Move what is left to the front, keeping the array for the next clicks.
+	s.backlog = append(s.backlog[:0], s.backlog[sent:]...)
+	s.m.clickBacklog.Set(float64(len(s.backlog)))
+	return len(s.backlog) == 0
 }
 
 func (s *clickShipper) shipBatch(ctx context.Context, batch []rebound.Click) bool {

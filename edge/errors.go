@@ -28,6 +28,7 @@ var (
 	errUnavail     = newEdgeError(503, rebound.EUnavailable, "the link store is unavailable; retry shortly")
 	errBadRequest  = newEdgeError(400, rebound.EBadRequest, "the request could not be parsed")
 	errTooLarge    = newEdgeError(413, rebound.EPayloadTooLarge, "the request is too large")
+	errInternal    = newEdgeError(500, rebound.EInternal, "internal error")
 )
 
 var (

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +70,8 @@ type Server struct {
 	stopSub  context.CancelFunc
 	subDone  chan struct{}
 	draining atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New builds an edge and starts its background work (invalidation
@@ -157,17 +161,20 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections, waits for requests in flight, then
 // ships every pending click (until ctx ends) and stops background work.
+// Calls after the first return the first's result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
-	err := s.srv.ShutdownWithContext(ctx)
-	s.clicks.close(ctx)
-	s.stopSub()
-	<-s.subDone
-	s.res.redis.close()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("shut down edge: %w", err)
-	}
-	return err
+	s.stopOnce.Do(func() {
+		s.draining.Store(true)
+		err := s.srv.ShutdownWithContext(ctx)
+		s.clicks.close(ctx)
+		s.stopSub()
+		<-s.subDone
+		s.res.redis.close()
+		if err != nil {
+			s.stopErr = fmt.Errorf("shut down edge: %w", err)
+		}
+	})
+	return s.stopErr
 }
 
 var (
@@ -186,6 +193,7 @@ var (
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.m.inFlight.Inc()
+	defer s.recoverPanic(ctx)
 	s.serve(ctx, start)
 	s.m.status(ctx.Response.StatusCode())
 	s.m.duration.Observe(time.Since(start).Seconds())
@@ -194,7 +202,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 	s.setRequestID(ctx)
-	path := ctx.Path()
+	// The raw path, not fasthttp's decoded and cleaned one: a code is only
+	// ever sent as itself, and "/..%2fetc" must not turn into "/etc".
+	path := ctx.URI().PathOriginal()
 	method := ctx.Method()
 	readOnly := bytes.Equal(method, strGET) || bytes.Equal(method, strHEAD)
 	switch string(path) {
@@ -234,6 +244,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 			return
 		}
 	}
+	if len(path) == 0 || path[0] != '/' {
+		s.fail(ctx, errNotFound)
+		return
+	}
 	code := path[1:]
 	if !rebound.IsCodeShaped(code) || rebound.IsReservedCode(b2s(code)) {
 		s.fail(ctx, errNotFound)
@@ -265,6 +279,20 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 	}
 	s.recordClick(ctx, e, now)
 	s.redirect(ctx, e)
+}
+
+// recoverPanic keeps a bug in one request from taking the edge down: fasthttp
+// does not recover handler panics. The client gets a 500 JSON error.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	if p := recover(); p != nil {
+		s.log.Error("panic answering request", "panic", fmt.Sprint(p), "path", string(ctx.Path()),
+			"stack", string(debug.Stack()))
+		ctx.Response.Reset()
+		s.setRequestID(ctx)
+		s.fail(ctx, errInternal)
+		s.m.status(fasthttp.StatusInternalServerError)
+		s.m.inFlight.Dec()
+	}
 }
 
 func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry) {

@@ -21,14 +21,14 @@ const token = "test-token"
 
 // env is an origin served over HTTP on a database and Redis prefix of its own.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	db    *postgres.DB
 	cache *cache.Client
 	srv   *origin.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, _ := testenv.NewDB(t)
 	c := testenv.NewCache(t)

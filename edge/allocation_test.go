@@ -1,0 +1,59 @@
+//go:build !race
+
+package edge_test
+
+import (
+	"net"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/reboundhq/rebound/edge"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+// TestCachedRedirectAllocatesNothing: a redirect served from the in-process
+// tier, rate limit, metrics and click queueing included, allocates nothing.
+func TestCachedRedirectAllocatesNothing(t *testing.T) {
+	h := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 1e9, RateBurst: 1e9}})
+	h.link(postgres.NewLink{ShortCode: "zero", OriginalURL: "https://example.com/zero", IsActive: true})
+	h.link(postgres.NewLink{ShortCode: "zerofwd", OriginalURL: "https://example.com/z", IsActive: true, ForwardQuery: true})
+	for _, uri := range []string{"/zero", "/zerofwd?a=1"} {
+		ctx := newCtx(uri)
+		h.srv.Handle(ctx) // fills the in-process tier
+		if ctx.Response.StatusCode() != 302 {
+			t.Fatalf("%s: status %d", uri, ctx.Response.StatusCode())
+		}
+		allocs := testing.AllocsPerRun(1000, func() {
+			ctx.Response.Reset()
+			h.srv.Handle(ctx)
+		})
+		if allocs != 0 {
+			t.Fatalf("%s: %v allocations per cached redirect", uri, allocs)
+		}
+	}
+}
+
+func newCtx(uri string) *fasthttp.RequestCtx {
+	var req fasthttp.Request
+	req.SetRequestURI(uri)
+	req.Header.Set("User-Agent", "Mozilla/5.0 Firefox/120.0")
+	req.Header.Set("Referer", "https://news.example.org/")
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 5555}, nil)
+	return ctx
+}
+
+// BenchmarkCachedRedirect measures the handler alone on a cached link. The
+// comparison with a bare fasthttp server over real connections is in bench/.
+func BenchmarkCachedRedirect(b *testing.B) {
+	h := newHarness(b, harnessOpts{edge: edge.Options{RateLimit: 1e9, RateBurst: 1e9}})
+	h.link(postgres.NewLink{ShortCode: "bench", OriginalURL: "https://example.com/bench", IsActive: true})
+	ctx := newCtx("/bench")
+	h.srv.Handle(ctx)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		h.srv.Handle(ctx)
+	}
+}

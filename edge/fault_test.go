@@ -1,0 +1,98 @@
+package edge_test
+
+import (
+	"github.com/reboundhq/rebound/edge"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reboundhq/rebound/internal/testenv"
+	"github.com/reboundhq/rebound/postgres"
+)
+
+// TestPostgresDown: cached links keep redirecting, misses get 503 with
+// Retry-After, the breaker opens, and all comes back when Postgres does.
+func TestPostgresDown(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true})
+	h.link(postgres.NewLink{ShortCode: "cached", OriginalURL: "https://example.com/c", IsActive: true})
+	h.link(postgres.NewLink{ShortCode: "notyet", OriginalURL: "https://example.com/n", IsActive: true})
+	if a := h.get("/cached"); a.status != 302 {
+		t.Fatalf("warm-up: %d", a.status)
+	}
+	h.pgProxy.Cut()
+	for i := 0; i < 10; i++ {
+		if a := h.get("/cached"); a.status != 302 {
+			t.Fatalf("cached link with postgres down: %d %s", a.status, a.body)
+		}
+		// Distinct unknown codes, so neither tier can answer them.
+		a := h.get("/miss" + strings.Repeat("x", i))
+		wantError(t, a, 503, "unavailable")
+		if a.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	}
+	if !strings.Contains(h.get("/health").body, `"postgres":"open"`) {
+		t.Fatalf("breaker not open: %s", h.get("/health").body)
+	}
+	// Once open, the breaker answers misses without waiting on Postgres.
+	start := time.Now()
+	wantError(t, h.get("/another"), 503, "unavailable")
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("503 took %v with the breaker open", d)
+	}
+	h.pgProxy.Restore()
+	testenv.Eventually(t, 10*time.Second, "uncached link served after postgres returns", func() bool {
+		return h.get("/notyet").status == 302
+	})
+}
+
+// TestPostgresSlow: a Postgres that answers too slowly costs a request at
+// most the lookup deadline, never a hang.
+func TestPostgresSlow(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true})
+	h.link(postgres.NewLink{ShortCode: "slow", OriginalURL: "https://example.com/s", IsActive: true})
+	h.pgProxy.SetLatency(3 * time.Second)
+	start := time.Now()
+	wantError(t, h.get("/slow"), 503, "unavailable")
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Fatalf("a slow postgres held the request %v", d)
+	}
+	h.pgProxy.SetLatency(0)
+}
+
+// TestRedisDownAndBack: with Redis cut the edge serves its in-process tier
+// and Postgres; when Redis returns it is used again without a restart.
+func TestRedisDownAndBack(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edgeOptsNoLocalReuse()})
+	a1 := h.link(postgres.NewLink{ShortCode: "r1", OriginalURL: "https://example.com/1", IsActive: true})
+	h.link(postgres.NewLink{ShortCode: "r2", OriginalURL: "https://example.com/2", IsActive: true})
+	if a := h.get("/r1"); a.status != 302 {
+		t.Fatalf("warm-up %d", a.status)
+	}
+	h.redisProxy.Cut()
+	for i := 0; i < 10; i++ {
+		if a := h.get("/r1"); a.status != 302 { // in-process tier
+			t.Fatalf("cached with redis down: %d %s", a.status, a.body)
+		}
+		if a := h.get("/r2"); a.status != 302 { // Postgres
+			t.Fatalf("uncached with redis down: %d %s", a.status, a.body)
+		}
+	}
+	h.redisProxy.Restore()
+	if err := h.cache.PutLink(t.Context(), a1); err != nil {
+		t.Fatal(err)
+	}
+	hits := h.lookups("redis", "hit")
+	testenv.Eventually(t, 5*time.Second, "redis used again", func() bool {
+		h.get("/r3nope")
+		h.get("/r2")
+		return h.lookups("redis", "hit")+h.lookups("redis", "absent") > hits
+	})
+}
+
+// edgeOptsNoLocalReuse keeps the in-process TTL short so lookups reach Redis.
+func edgeOptsNoLocalReuse() (o edge.Options) {
+	o.LocalCacheTTL = 200 * time.Millisecond
+	o.NegativeCacheTTL = 50 * time.Millisecond
+	return o
+}

@@ -1,0 +1,62 @@
+package rebound_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/reboundhq/rebound"
+)
+
+func FuzzValidateOriginalURL(f *testing.F) {
+	for _, s := range []string{"https://example.com/a?b#c", "http://[::1]:80/", "javascript:alert(1)", "https://u:p@x.org",
+		"http:///x", "https://x.org/\r\n", "HTTPS://X.ORG", "http://%zz", "https://x.org/" + strings.Repeat("a", 9000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if rebound.ValidateOriginalURL(raw) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			t.Fatalf("accepted %q", raw)
+		}
+		if len(raw) > rebound.MaxURLLen || strings.ContainsAny(raw, "\r\n\t \x00\x7f") {
+			t.Fatalf("accepted %q", raw)
+		}
+	})
+}
+
+func FuzzAppendReferrerHost(f *testing.F) {
+	for _, s := range []string{"https://News.Example.org/x", "http://a@b.c:8080/", "ftp://x", "https://" + strings.Repeat("a", 100), "http://é.fr"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		host := rebound.AppendReferrerHost(nil, []byte(ref))
+		if len(host) > rebound.MaxReferrerLen {
+			t.Fatalf("%q: host of %d bytes", ref, len(host))
+		}
+		for _, c := range host {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+				t.Fatalf("%q: host %q holds %q", ref, host, c)
+			}
+		}
+		_ = rebound.IsBot([]byte(ref))
+	})
+}
+
+func FuzzIsCodeShaped(f *testing.F) {
+	for _, s := range []string{"abc", "a-b_C9", "", "a/b", strings.Repeat("x", 65), "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		shaped := rebound.IsCodeShaped([]byte(code))
+		valid := rebound.ValidateShortCode(code) == nil
+		if valid && !shaped {
+			t.Fatalf("%q valid but not code-shaped", code)
+		}
+		if shaped && url.PathEscape(code) != code {
+			t.Fatalf("code %q needs escaping in a path", code)
+		}
+	})
+}
