@@ -12,7 +12,8 @@ run:
 test:
 	@eval "$$(bash scripts/services.sh)" && \
 	  go vet ./... && \
-	  go test -race -count=1 -timeout 15m -cover ./...
+	  go test -race -count=1 -timeout 15m -coverpkg=./... -coverprofile=cover.out ./... && \
+	  bash scripts/coverage.sh cover.out
 
 build:
 	go build -o bin/rebound ./cmd/rebound

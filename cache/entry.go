@@ -15,7 +15,7 @@ type Entry struct {
 	RedirectType int
 	ForwardQuery bool
 	Active       bool
-	ExpiresAt    int64 // Unix seconds; 0 when the link never expires
+	ExpiresAt    int64 // Unix milliseconds; 0 when the link never expires
 	MaxClicks    int64 // 0 when unlimited
 	URL          string
 }
@@ -24,7 +24,7 @@ type Entry struct {
 func EntryOf(l rebound.Link) Entry {
 	e := Entry{ID: l.ID, RedirectType: l.RedirectType, ForwardQuery: l.ForwardQuery, Active: l.IsActive, URL: l.OriginalURL}
 	if l.ExpiresAt != nil {
-		e.ExpiresAt = l.ExpiresAt.Unix()
+		e.ExpiresAt = l.ExpiresAt.UnixMilli()
 		if e.ExpiresAt == 0 { // the epoch itself: keep it "expired", not "never"
 			e.ExpiresAt = -1
 		}
@@ -36,12 +36,12 @@ func EntryOf(l rebound.Link) Entry {
 }
 
 // entryVersion leads every encoded entry so the format can change safely.
-const entryVersion = "1"
+const entryVersion = "2" // 2: expires_at in milliseconds
 
 // absent is the value stored for a code known not to exist.
 const absent = "-"
 
-// Marshal encodes e as "1|id|type|fwd|active|expires|max|url". The URL comes
+// Marshal encodes e as "2|id|type|fwd|active|expires|max|url". The URL comes
 // last and may hold '|' itself.
 func (e Entry) Marshal() []byte {
 	b := make([]byte, 0, 48+len(e.URL))

@@ -16,7 +16,7 @@ type entry struct {
 	cacheControl []byte
 	forwardQuery bool
 	active       bool
-	expiresAt    int64 // Unix seconds; 0 never
+	expiresAt    int64 // Unix milliseconds; 0 never
 	maxClicks    int64 // 0 unlimited
 	loadedAt     int64 // Unix nanoseconds when this copy was read
 	absent       bool  // the code names no link
@@ -39,6 +39,6 @@ func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entr
 func absentEntry(now time.Time) *entry { return &entry{absent: true, loadedAt: now.UnixNano()} }
 
 // live reports whether the link redirects at now, click limit aside.
-func (e *entry) live(nowUnix int64) bool {
-	return e.active && (e.expiresAt == 0 || nowUnix < e.expiresAt)
+func (e *entry) live(nowMilli int64) bool {
+	return e.active && (e.expiresAt == 0 || nowMilli < e.expiresAt)
 }

@@ -262,7 +262,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.fail(ctx, errNotFound)
 		return
 	}
-	if !e.live(now.Unix()) {
+	if !e.live(now.UnixMilli()) {
 		s.fail(ctx, errGone)
 		return
 	}
