@@ -1,0 +1,70 @@
+package cache_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/internal/testenv"
+)
+
+func TestEntryRoundTrip(t *testing.T) {
+	exp := time.UnixMilli(1_900_000_000_123)
+	max := int64(9)
+	uid := int64(4)
+	l := rebound.Link{ID: 42, UserID: &uid, ShortCode: "x", OriginalURL: "https://a.org/p|q?x=1", IsActive: true,
+		RedirectType: 308, ForwardQuery: true, ExpiresAt: &exp, MaxClicks: &max}
+	got, err := cache.UnmarshalEntry(cache.EntryOf(l).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cache.Entry{ID: 42, RedirectType: 308, ForwardQuery: true, Active: true, ExpiresAt: exp.UnixMilli(), MaxClicks: 9, URL: l.OriginalURL}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", "1|2|3", "9|1|302|0|1|0|0|https://x", "2|x|302|0|1|0|0|https://x", "2|1|302|0|1|0|0|"} {
+		if _, err := cache.UnmarshalEntry([]byte(bad)); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}
+
+func TestClicksRoundTrip(t *testing.T) {
+	at := time.Unix(1_800_000_000, 123).UTC()
+	in := []rebound.Click{{EdgeID: 1, Seq: 2, LinkID: 3, At: at, Referrer: "a.org", Bot: true}, {EdgeID: 1, Seq: 3, LinkID: 4, At: at}}
+	out := cache.DecodeClicks(append(cache.EncodeClicks(in), "garbage\n1,2\nx,1,1,1,1,\n"...))
+	if len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+		t.Fatalf("decoded %+v", out)
+	}
+}
+
+func TestLinkStates(t *testing.T) {
+	c := testenv.NewCache(t)
+	ctx := context.Background()
+	l := rebound.Link{ID: 1, ShortCode: "here", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302}
+	if err := c.PutLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutAbsent(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	// A fill never overwrites what a write put there.
+	if err := c.FillAbsent(ctx, "here"); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]cache.Lookup, 3)
+	if err := c.GetLinks(ctx, []string{"here", "gone", "never"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].State != cache.Found || out[0].Entry.URL != "https://a.org" || out[1].State != cache.Absent || out[2].State != cache.Miss {
+		t.Fatalf("states %+v", out)
+	}
+	if err := c.SeedClickCount(ctx, 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.CountClick(ctx, 1); err != nil || n != 6 {
+		t.Fatalf("count %d %v", n, err)
+	}
+}

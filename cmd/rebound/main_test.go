@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reboundhq/rebound/internal/testenv"
+)
+
+func TestUsageAndHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(nil, &out, &errb); code != 2 || !strings.Contains(out.String(), "usage: rebound") {
+		t.Fatalf("no args: %d %q", code, out.String())
+	}
+	if code := run([]string{"bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+		t.Fatalf("unknown: %d %q", code, errb.String())
+	}
+	for _, cmd := range []string{"origin", "edge", "migrate", "import"} {
+		errb.Reset()
+		if code := run([]string{cmd, "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: rebound "+cmd) {
+			t.Fatalf("%s -h: %d %q", cmd, code, errb.String())
+		}
+	}
+}
+
+func TestOriginRefusesToStartWithoutToken(t *testing.T) {
+	t.Setenv("REBOUND_API_TOKENS", "")
+	t.Setenv("REBOUND_INSECURE_NO_AUTH", "")
+	var out, errb bytes.Buffer
+	if code := run([]string{"origin", "-env", ""}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "REBOUND_API_TOKENS") {
+		t.Fatalf("origin without token: %d %q", code, errb.String())
+	}
+	t.Setenv("REBOUND_RATE_LIMIT", "lots")
+	errb.Reset()
+	if code := run([]string{"edge", "-env", ""}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "REBOUND_RATE_LIMIT") {
+		t.Fatalf("edge with a bad variable: %d %q", code, errb.String())
+	}
+}
+
+func TestMigrateAndImport(t *testing.T) {
+	dsn := testenv.NewDatabase(t)
+	_, prefix := testenv.NewRedis(t)
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("REDIS_URL", testenv.RedisURL())
+	t.Setenv("REBOUND_REDIS_PREFIX", prefix)
+	var out, errb bytes.Buffer
+	if code := run([]string{"migrate", "-env", ""}, &out, &errb); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
+	if code := run([]string{"import", "-env", "", "users", filepath.Join(testenv.SeedDir(), "users.csv")}, &out, &errb); code != 0 {
+		t.Fatalf("import: %d %s", code, errb.String())
+	}
+	var res struct{ Imported, Skipped int }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 399 || res.Skipped != 1 {
+		t.Fatalf("import result %q: %v", out.String(), err)
+	}
+	out.Reset()
+	if code := run([]string{"import", "-env", "", "urls", filepath.Join(testenv.SeedDir(), "urls.csv")}, &out, &errb); code != 0 {
+		t.Fatalf("import urls: %d %s", code, errb.String())
+	}
+	if code := run([]string{"import", "-env", "", "things", "x.csv"}, &out, &errb); code != 1 {
+		t.Fatalf("bad kind: %d", code)
+	}
+	if code := run([]string{"import", "-env", "", "users", "/no/such/file.csv"}, &out, &errb); code != 1 {
+		t.Fatalf("missing file: %d", code)
+	}
+}

@@ -1,0 +1,79 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reboundhq/rebound/config"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.FromLookup(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EdgeAddr != ":8080" || c.OriginAddr != ":8081" || c.RateLimit != 100 || c.RateBurst != 200 ||
+		c.LocalCacheTTL != 30*time.Second || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "rb:" {
+		t.Fatalf("defaults %+v", c)
+	}
+	if err := c.RequireAuth(); err == nil || !strings.Contains(err.Error(), "REBOUND_API_TOKENS") {
+		t.Fatalf("origin without tokens: %v", err)
+	}
+}
+
+func TestValues(t *testing.T) {
+	c, err := config.FromLookup(lookup(map[string]string{
+		"REBOUND_API_TOKENS": " a, b ,", "REBOUND_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7",
+		"REBOUND_RATE_LIMIT": "2.5", "REBOUND_LOG_LEVEL": "debug", "REBOUND_PUBLIC_URL": "https://s.example/",
+		"REDIS_CLUSTER_ADDRS": "h1:1,h2:2", "REBOUND_INSECURE_NO_AUTH": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.APITokens) != 2 || c.APITokens[1] != "b" || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 ||
+		c.RateLimit != 2.5 || c.PublicURL != "https://s.example" || len(c.RedisClusterAddrs) != 2 || !c.InsecureNoAuth {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+// TestBadValuesNameTheVariable: every bad value stops start-up with a
+// message naming its variable.
+func TestBadValuesNameTheVariable(t *testing.T) {
+	for name, value := range map[string]string{
+		"REBOUND_RATE_LIMIT": "fast", "REBOUND_RATE_BURST": "0", "REBOUND_LOG_LEVEL": "loud",
+		"REBOUND_TRUSTED_PROXIES": "10.0.0.0/33", "REBOUND_LOCAL_CACHE_TTL": "soon", "REBOUND_INSECURE_NO_AUTH": "maybe",
+		"REBOUND_PUBLIC_URL": "ftp://x", "REBOUND_NEGATIVE_CACHE_TTL": "-1s", "REBOUND_LOCAL_CACHE_SIZE": "-5",
+	} {
+		_, err := config.FromLookup(lookup(map[string]string{name: value}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the variable", name, value, err)
+		}
+	}
+}
+
+func TestEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, ".env")
+	if err := os.WriteFile(file, []byte("REBOUND_EDGE_ADDR=:9999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("REBOUND_EDGE_ADDR", "")
+	os.Unsetenv("REBOUND_EDGE_ADDR")
+	c, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EdgeAddr != ":9999" {
+		t.Fatalf("edge addr %q from .env", c.EdgeAddr)
+	}
+	if _, err := config.Load(filepath.Join(dir, "missing.env")); err != nil {
+		t.Fatalf("a missing .env is fine: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+package origin_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/internal/faultproxy"
+	"github.com/reboundhq/rebound/internal/testenv"
+	"github.com/reboundhq/rebound/origin"
+)
+
+// TestRedisOutage: health turns degraded with 503, writes still succeed
+// (Postgres is the truth), and the cache entries they could not write are
+// written once Redis is back, so no stale entry survives the outage.
+func TestRedisOutage(t *testing.T) {
+	db, _ := testenv.NewDB(t)
+	_, prefix := testenv.NewRedis(t)
+	ru, _ := url.Parse(testenv.RedisURL())
+	proxy, err := faultproxy.New(ru.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	ru.Host = proxy.Addr()
+	rdb, _ := cache.Dial(ru.String(), nil)
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := cache.New(rdb, cache.Options{Prefix: prefix})
+	direct := testenv.NewCache(t)
+	direct = cache.New(direct.Redis(), cache.Options{Prefix: prefix})
+	srv := origin.New(origin.Options{Store: db, Cache: c, PublicURL: "http://s", Tokens: []string{token},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e := &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
+
+	r := e.createLink(map[string]any{"original_url": "https://example.com/1", "short_code": "outage"})
+	proxy.Cut()
+	r2 := e.do("GET", "/health", nil)
+	e.want(r2, 503, "")
+	if r2.str("status") != "degraded" || r2.str("redis") != "down" || r2.str("postgres") != "ok" || r2.header.Get("Retry-After") == "" {
+		t.Fatalf("health with redis down: %s", r2.body)
+	}
+	// A write during the outage succeeds...
+	e.want(e.do("PATCH", "/urls/"+itoa(r.num("id")), map[string]any{"original_url": "https://example.com/2"}), 200, "")
+	e.want(e.do("POST", "/urls", map[string]any{"original_url": "https://example.com/3", "short_code": "during"}), 201, "")
+	proxy.Restore()
+	// ...and reaches Redis once it is back.
+	testenv.Eventually(t, 5*time.Second, "cache re-synced", func() bool {
+		out := make([]cache.Lookup, 2)
+		if err := direct.GetLinks(context.Background(), []string{"outage", "during"}, out); err != nil {
+			return false
+		}
+		return out[0].State == cache.Found && out[0].Entry.URL == "https://example.com/2" && out[1].State == cache.Found
+	})
+	e.want(e.do("GET", "/health", nil), 200, "")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
