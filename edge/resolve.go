@@ -22,6 +22,7 @@ var errUnavailable = errors.New("link lookup unavailable")
 type Store interface {
 	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
 	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
+	ClickCount(ctx context.Context, id int64) (int64, error)
 	Ping(ctx context.Context) error
 }
 
@@ -148,6 +149,9 @@ func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.MaxClicks != nil {
+			r.seedClickCount(ctx, l.ID)
+		}
 		return newEntry(cache.EntryOf(l), r.permanentMaxAge, now), nil
 	})
 	if err != nil {
@@ -178,6 +182,21 @@ func (r *resolver) fillRedis(code string, e *entry) {
 	_ = r.cache.FillLink(ctx, code, cache.Entry{
 		ID: e.id, RedirectType: e.status, ForwardQuery: e.forwardQuery, Active: e.active,
 		ExpiresAt: e.expiresAt, MaxClicks: e.maxClicks, URL: string(e.location),
+	})
+}
+
+// seedClickCount starts a limited link's Redis counter from the clicks
+// Postgres holds, unless the counter exists; so a Redis that lost its data
+// does not hand a used-up link a fresh allowance.
+func (r *resolver) seedClickCount(ctx context.Context, id int64) {
+	n, err := r.store.ClickCount(ctx, id)
+	if err != nil {
+		return
+	}
+	_ = r.redisCall(func() error {
+		ctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		defer cancel()
+		return r.cache.SeedClickCount(ctx, id, n)
 	})
 }
 

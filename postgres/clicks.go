@@ -106,3 +106,12 @@ func (db *DB) LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error
 	}
 	return s, translate(rows.Err(), "referrers")
 }
+
+// ClickCount returns the clicks stored for the link with id.
+func (db *DB) ClickCount(ctx context.Context, id int64) (int64, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT COALESCE(sum(clicks), 0) FROM url_click_daily WHERE url_id = $1`, id).Scan(&n)
+	return n, translate(err, "count clicks")
+}

@@ -124,3 +124,25 @@ func TestLinkLimitsAcrossEdges(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	s.everyEdgeWithin(coherenceWindow, "expiring", 404, "")
 }
+
+// TestClickLimitSurvivesRedisLoss: after Redis loses the counter, the edge
+// seeds it from the clicks stored in Postgres.
+func TestClickLimitSurvivesRedisLoss(t *testing.T) {
+	s := newSystem(t, redisTarget{url: testenv.RedisURL()}, 1, edge.Options{LocalCacheTTL: 50 * time.Millisecond})
+	_, l := s.api("POST", "/urls", map[string]any{"original_url": "https://example.com/s", "short_code": "seeded", "max_clicks": 2})
+	id := num(l, "id")
+	for i := 0; i < 2; i++ {
+		if st, _ := s.hit(s.edges[0], "seeded"); st != 302 {
+			t.Fatalf("click %d: %d", i, st)
+		}
+	}
+	testenv.Eventually(t, 5*time.Second, "clicks stored", func() bool {
+		_, st := s.api("GET", fmt.Sprintf("/urls/%d/stats", id), nil)
+		return num(st, "clicks") == 2
+	})
+	testenv.DeleteKeys(s.cache.Redis(), s.prefix) // Redis loses everything
+	time.Sleep(100 * time.Millisecond)            // past the in-process TTL
+	if st, _ := s.hit(s.edges[0], "seeded"); st != http.StatusNotFound {
+		t.Fatalf("used-up link after redis lost its counter: %d", st)
+	}
+}
