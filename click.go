@@ -1,5 +1,7 @@
 package rebound
 
+import "bytes"
+
 // MaxReferrerLen bounds the referrer host kept with a click.
 const MaxReferrerLen = 64
 
@@ -48,32 +50,43 @@ func cutScheme(ref []byte) ([]byte, bool) {
 
 // botMarkers are lower-case fragments of the user agents of crawlers,
 // link-preview fetchers and scripts.
-var botMarkers = [...]string{"bot", "crawl", "spider", "slurp", "preview", "fetch", "curl", "wget",
-	"python", "go-http-client", "java/", "headless", "facebookexternalhit", "monitor", "scan", "http"}
+var botMarkers = [...][]byte{[]byte("bot"), []byte("crawl"), []byte("spider"), []byte("slurp"), []byte("preview"),
+	[]byte("fetch"), []byte("curl"), []byte("wget"), []byte("python"), []byte("go-http-client"), []byte("java/"),
+	[]byte("headless"), []byte("facebookexternalhit"), []byte("monitor"), []byte("scan"), []byte("http")}
+
+// maxBotMarkerLen is the length of the longest marker ("facebookexternalhit").
+const maxBotMarkerLen = 19
 
 // IsBot reports whether a User-Agent looks like a program rather than a
 // person's browser. An empty agent counts as a bot. It does not allocate.
+//
+// The agent is lower-cased a window at a time into a stack buffer so that
+// each marker is found with bytes.Index (vectorised) rather than a
+// case-folding scan per marker: this runs on every redirect.
 func IsBot(ua []byte) bool {
 	if len(ua) == 0 {
 		return true
 	}
-	for _, m := range botMarkers {
-		if containsFold(ua, m) {
-			return true
+	var buf [256]byte
+	for start := 0; ; {
+		end := min(len(ua), start+len(buf))
+		window := buf[:end-start]
+		for i, c := range ua[start:end] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			window[i] = c
 		}
-	}
-	return false
-}
-
-// containsFold reports whether s contains the lower-case ASCII sub, ignoring
-// the case of s.
-func containsFold(s []byte, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if equalFold(s[i:i+len(sub)], sub) {
-			return true
+		for _, m := range botMarkers {
+			if bytes.Contains(window, m) {
+				return true
+			}
 		}
+		if end == len(ua) {
+			return false
+		}
+		start = end - (maxBotMarkerLen - 1) // windows overlap so no marker straddles unseen
 	}
-	return false
 }
 
 // equalFold compares b with the lower-case ASCII s, ignoring b's case.

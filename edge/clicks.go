@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/reboundhq/rebound"
@@ -21,7 +22,7 @@ type clickRec struct {
 
 // Bounds of the click pipeline inside one edge.
 const (
-	clickQueueSize  = 1 << 16 // between handlers and the shipper
+	clickQueueSize  = 1 << 16 // between handlers and the shipper, per buffer
 	clickBatchSize  = 1000    // clicks per stream message or insert
 	clickMaxBacklog = 500_000 // held while Redis and Postgres are both down
 )
@@ -31,7 +32,7 @@ const (
 // stream, or straight to Postgres when Redis fails. Batches that neither
 // takes stay in a bounded backlog and are retried.
 type clickShipper struct {
-	queue    chan clickRec
+	queue    clickBuffer
 	edgeID   int64
 	seq      int64
 	cache    *cache.Client
@@ -47,7 +48,7 @@ type clickShipper struct {
 
 func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, m *metrics, log *slog.Logger) *clickShipper {
 	s := &clickShipper{
-		queue: make(chan clickRec, clickQueueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
+		queue: newClickBuffer(clickQueueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
 		m: m, log: log, stop: make(chan context.Context), done: make(chan struct{}),
 		referrer: map[string]string{},
 	}
@@ -57,10 +58,9 @@ func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.D
 
 // add queues a click; it never blocks the request.
 func (s *clickShipper) add(rec *clickRec) {
-	select {
-	case s.queue <- *rec:
+	if s.queue.add(rec) {
 		s.m.clicksQueued.Inc()
-	default:
+	} else {
 		s.m.clicksDropped.Inc()
 	}
 }
@@ -71,12 +71,11 @@ func (s *clickShipper) run() {
 	defer tick.Stop()
 	for {
 		select {
-		case rec := <-s.queue:
-			s.take(rec)
-			if len(s.backlog) >= clickBatchSize {
-				s.ship(context.Background())
-			}
+		case <-s.queue.full:
+			s.drain()
+			s.ship(context.Background())
 		case <-tick.C:
+			s.drain()
 			s.ship(context.Background())
 		case ctx := <-s.stop:
 			s.drain()
@@ -94,18 +93,16 @@ func (s *clickShipper) run() {
 	}
 }
 
+// drain moves every queued click into the backlog.
 func (s *clickShipper) drain() {
-	for {
-		select {
-		case rec := <-s.queue:
-			s.take(rec)
-		default:
-			return
-		}
+	recs := s.queue.swap()
+	for i := range recs {
+		s.take(&recs[i])
 	}
+	s.queue.release(recs)
 }
 
-func (s *clickShipper) take(rec clickRec) {
+func (s *clickShipper) take(rec *clickRec) {
 	if len(s.backlog) >= clickMaxBacklog {
 		s.m.clicksDropped.Inc()
 		return
@@ -177,4 +174,54 @@ func (s *clickShipper) close(ctx context.Context) {
 		<-s.done
 	case <-s.done:
 	}
+}
+
+// clickBuffer is the queue between request handlers and the shipper: a
+// mutex-guarded slice that the shipper swaps for an empty one. A handler
+// pays one uncontended lock and a copy; no goroutine is woken per click, as
+// a channel would. It signals full once a batch's worth is waiting.
+type clickBuffer struct {
+	mu    sync.Mutex
+	recs  []clickRec // filled by handlers, never grown past its capacity
+	spare []clickRec // empty, handed back by the shipper
+	full  chan struct{}
+}
+
+func newClickBuffer(size int) clickBuffer {
+	return clickBuffer{recs: make([]clickRec, 0, size), spare: make([]clickRec, 0, size), full: make(chan struct{}, 1)}
+}
+
+// add appends rec unless the buffer is full, and reports whether it did.
+func (b *clickBuffer) add(rec *clickRec) bool {
+	b.mu.Lock()
+	n := len(b.recs)
+	if n == cap(b.recs) {
+		b.mu.Unlock()
+		return false
+	}
+	b.recs = append(b.recs, *rec)
+	b.mu.Unlock()
+	if n+1 == clickBatchSize {
+		select {
+		case b.full <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// swap takes the queued clicks, leaving the spare buffer in their place.
+// The caller hands the slice back with release before the next swap.
+func (b *clickBuffer) swap() []clickRec {
+	b.mu.Lock()
+	recs := b.recs
+	b.recs, b.spare = b.spare[:0], nil
+	b.mu.Unlock()
+	return recs
+}
+
+func (b *clickBuffer) release(recs []clickRec) {
+	b.mu.Lock()
+	b.spare = recs[:0]
+	b.mu.Unlock()
 }
