@@ -33,4 +33,5 @@ fuzz:
 
 ## bench: regenerate BENCHMARKS.md (starts its own edge, origin and baseline)
 bench:
-	@eval "$$(bash scripts/services.sh)" && go run ./bench/cmd/reboundbench -report BENCHMARKS.md
+	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
+	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench $(BENCHFLAGS)

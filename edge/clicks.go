@@ -39,11 +39,13 @@ type clickShipper struct {
 	store    Store
 	interval time.Duration
 	backlog  []rebound.Click
-	referrer map[string]string // interned referrer hosts: most clicks repeat a few
-	m        *metrics
-	log      *slog.Logger
-	stop     chan context.Context
-	done     chan struct{}
+	// redisDownUntil: Redis failed recently; ship to Postgres until then.
+	redisDownUntil time.Time
+	referrer       map[string]string // interned referrer hosts: most clicks repeat a few
+	m              *metrics
+	log            *slog.Logger
+	stop           chan context.Context
+	done           chan struct{}
 }
 
 func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, m *metrics, log *slog.Logger) *clickShipper {
@@ -130,15 +132,29 @@ func (s *clickShipper) intern(b []byte) string {
 	return v
 }
 
+// Direct shipping to Postgres, used while Redis is down.
+const (
+	directBatchSize = 10_000      // clicks per statement: Postgres takes big batches best
+	redisRetryAfter = time.Second // how long Redis is skipped after it failed
+)
+
 // ship sends the backlog in batches and reports whether it emptied it.
+// Between batches it moves newly queued clicks into the backlog, so that a
+// slow destination (Postgres while Redis is down) fills the bounded backlog
+// rather than overflowing the handlers' buffer.
 func (s *clickShipper) ship(ctx context.Context) bool {
 	sent := 0
 	for sent < len(s.backlog) {
-		n := min(len(s.backlog)-sent, clickBatchSize)
-		if !s.shipBatch(ctx, s.backlog[sent:sent+n]) {
+		n, ok := s.shipBatch(ctx, s.backlog[sent:])
+		if !ok {
 			break
 		}
 		sent += n
+		if sent >= clickBatchSize*16 && sent*2 >= len(s.backlog) {
+			s.backlog = append(s.backlog[:0], s.backlog[sent:]...)
+			sent = 0
+		}
+		s.drain()
 	}
 	// Move what is left to the front, keeping the array for the next clicks.
 	s.backlog = append(s.backlog[:0], s.backlog[sent:]...)
@@ -146,25 +162,33 @@ func (s *clickShipper) ship(ctx context.Context) bool {
 	return len(s.backlog) == 0
 }
 
-func (s *clickShipper) shipBatch(ctx context.Context, batch []rebound.Click) bool {
-	rctx, cancel := context.WithTimeout(ctx, time.Second)
-	err := s.cache.AddClicks(rctx, batch)
+// shipBatch ships the first clicks of pending, to the Redis stream or, while
+// Redis fails, straight to Postgres, and returns how many it shipped.
+func (s *clickShipper) shipBatch(ctx context.Context, pending []rebound.Click) (int, bool) {
+	var redisErr error
+	if time.Now().After(s.redisDownUntil) {
+		batch := pending[:min(len(pending), clickBatchSize)]
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		redisErr = s.cache.AddClicks(rctx, batch)
+		cancel()
+		if redisErr == nil {
+			s.m.clicksShipped.WithLabelValues("redis").Add(float64(len(batch)))
+			return len(batch), true
+		}
+		s.redisDownUntil = time.Now().Add(redisRetryAfter)
+	}
+	// RecordClicks ignores clicks already stored, so a batch that reached
+	// the stream although AddClicks failed still counts once.
+	batch := pending[:min(len(pending), directBatchSize)]
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err := s.store.RecordClicks(pctx, batch)
 	cancel()
 	if err == nil {
-		s.m.clicksShipped.WithLabelValues("redis").Add(float64(len(batch)))
-		return true
-	}
-	// Redis is down: store the batch directly. RecordClicks ignores clicks
-	// already stored, so a batch that also reached the stream counts once.
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, perr := s.store.RecordClicks(pctx, batch)
-	cancel()
-	if perr == nil {
 		s.m.clicksShipped.WithLabelValues("postgres").Add(float64(len(batch)))
-		return true
+		return len(batch), true
 	}
-	s.log.Warn("clicks not shipped yet", "clicks", len(batch), "redis_err", err, "postgres_err", perr)
-	return false
+	s.log.Warn("clicks not shipped yet", "clicks", len(pending), "redis_err", redisErr, "postgres_err", err)
+	return 0, false
 }
 
 // close drains the queue and ships what is pending, giving up when ctx ends.

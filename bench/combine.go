@@ -1,0 +1,21 @@
+package bench
+
+import "github.com/HdrHistogram/hdrhistogram-go"
+
+// Combine merges results of loads that ran side by side (a steady load and a
+// spike on top of it) into one: counts add up, latencies merge, requests per
+// second add up. The timeline is left out since the loads started apart.
+func Combine(rs ...Result) Result {
+	total := Result{Status: map[int]int64{}, hist: hdrhistogram.New(histMin, histMax, 3)}
+	for _, r := range rs {
+		r.Timeline = nil
+		total.merge(r)
+		total.RPS += r.RPS
+		total.Seconds = max(total.Seconds, r.Seconds)
+	}
+	total.P50 = quantileMS(total.hist, 50)
+	total.P95 = quantileMS(total.hist, 95)
+	total.P99 = quantileMS(total.hist, 99)
+	total.Max = float64(total.hist.Max()) / 1000
+	return total
+}

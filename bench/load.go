@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/valyala/fasthttp"
+)
+
+// Picker chooses a load's next request: it appends the request path (with
+// any query) to dst and returns it, with the class the request is counted
+// under (0 or 1, say "cached link" and "uncached link").
+type Picker func(rnd *rand.Rand, dst []byte) (path []byte, class int)
+
+// Classes is how many request classes a Result counts apart.
+const Classes = 2
+
+// Load is one run of requests against one target.
+type Load struct {
+	Addr     string        // host:port of the target
+	Conns    int           // keep-alive connections, one request in flight on each
+	Duration time.Duration // how long requests are sent
+	// Rate is the requests per second over all connections; 0 sends each
+	// request as soon as the previous one on its connection is answered.
+	Rate   float64
+	Method string // default GET
+	Pick   Picker
+	// Body, when set, returns the body of each request (Content-Type JSON).
+	Body   func(rnd *rand.Rand, dst []byte) []byte
+	Header map[string]string
+	// OK says which statuses count as success; default: redirect statuses.
+	OK func(status int) bool
+	// Seed makes the request sequence repeatable.
+	Seed uint64
+}
+
+// Result is what a Load measured. Latencies are in milliseconds.
+type Result struct {
+	Requests int64          `json:"requests"`
+	Seconds  float64        `json:"seconds"`
+	RPS      float64        `json:"rps"`
+	P50      float64        `json:"p50_ms"`
+	P95      float64        `json:"p95_ms"`
+	P99      float64        `json:"p99_ms"`
+	Max      float64        `json:"max_ms"`
+	Status   map[int]int64  `json:"status"`
+	Errors   int64          `json:"transport_errors"`
+	Sent     [Classes]int64 `json:"sent_by_class"`
+	Failed   [Classes]int64 `json:"failed_by_class"`
+	Timeline []SecondCounts `json:"timeline"`
+	hist     *hdrhistogram.Histogram
+}
+
+// SecondCounts is how many requests due in one second of a run succeeded
+// and failed.
+type SecondCounts struct {
+	OK     int64 `json:"ok"`
+	Failed int64 `json:"failed"`
+}
+
+// FailedTotal is the number of requests that did not succeed.
+func (r Result) FailedTotal() int64 { return r.Failed[0] + r.Failed[1] }
+
+// IsRedirect is the default Load.OK: the four redirect statuses Rebound sends.
+func IsRedirect(status int) bool {
+	return status == 301 || status == 302 || status == 307 || status == 308
+}
+
+// Latency bounds of the histogram, in microseconds: 1 µs to 60 s at three
+// significant digits.
+const (
+	histMin = 1
+	histMax = 60_000_000
+)
+
+// Run sends l's requests until its duration is over or ctx ends, and
+// returns what it measured.
+func Run(ctx context.Context, l Load) Result {
+	if l.Method == "" {
+		l.Method = fasthttp.MethodGet
+	}
+	if l.OK == nil {
+		l.OK = IsRedirect
+	}
+	hc := &fasthttp.HostClient{
+		Addr: l.Addr, MaxConns: l.Conns, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+		MaxConnWaitTimeout: 5 * time.Second, MaxIdemponentCallAttempts: 1, NoDefaultUserAgentHeader: true,
+	}
+	defer hc.CloseIdleConnections()
+	start := time.Now()
+	seconds := int(l.Duration/time.Second) + 1
+	parts := make([]Result, l.Conns)
+	var wg sync.WaitGroup
+	for w := range l.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[w] = l.worker(ctx, hc, w, start, seconds)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	total := Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
+		hist: hdrhistogram.New(histMin, histMax, 3)}
+	for _, p := range parts {
+		total.merge(p)
+	}
+	total.Seconds = elapsed
+	total.RPS = float64(total.Requests) / elapsed
+	total.P50 = quantileMS(total.hist, 50)
+	total.P95 = quantileMS(total.hist, 95)
+	total.P99 = quantileMS(total.hist, 99)
+	total.Max = float64(total.hist.Max()) / 1000
+	return total
+}
+
+func quantileMS(h *hdrhistogram.Histogram, q float64) float64 {
+	return float64(h.ValueAtQuantile(q)) / 1000
+}
+
+func (r *Result) merge(p Result) {
+	r.Requests += p.Requests
+	r.Errors += p.Errors
+	for s, n := range p.Status {
+		r.Status[s] += n
+	}
+	for c := range Classes {
+		r.Sent[c] += p.Sent[c]
+		r.Failed[c] += p.Failed[c]
+	}
+	for i, s := range p.Timeline {
+		r.Timeline[i].OK += s.OK
+		r.Timeline[i].Failed += s.Failed
+	}
+	r.hist.Merge(p.hist)
+}
+
+// worker drives one connection. In open loop it paces its share of the rate
+// and measures each request from the moment it was due.
+func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start time.Time, seconds int) Result {
+	res := Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
+		hist: hdrhistogram.New(histMin, histMax, 3)}
+	rnd := rand.New(rand.NewPCG(l.Seed, uint64(w)))
+	deadline := start.Add(l.Duration)
+	var interval time.Duration
+	if l.Rate > 0 {
+		interval = time.Duration(float64(l.Conns) / l.Rate * float64(time.Second))
+	}
+	// Spread the open-loop workers' first requests over one interval.
+	next := start.Add(interval * time.Duration(w) / time.Duration(max(1, l.Conns)))
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	var uri, path, body []byte
+	for k, v := range l.Header {
+		req.Header.Set(k, v)
+	}
+	req.Header.SetMethod(l.Method)
+	for ctx.Err() == nil {
+		due := time.Now()
+		if interval > 0 {
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			due, next = next, next.Add(interval)
+		}
+		if !due.Before(deadline) {
+			break
+		}
+		var class int
+		path, class = l.Pick(rnd, path[:0])
+		uri = append(append(append(uri[:0], "http://"...), l.Addr...), path...)
+		req.SetRequestURIBytes(uri)
+		if l.Body != nil {
+			body = l.Body(rnd, body[:0])
+			req.SetBodyRaw(body)
+			req.Header.SetContentType("application/json")
+		}
+		err := hc.Do(&req, &resp)
+		lat := time.Since(due)
+		_ = res.hist.RecordValue(max(histMin, min(histMax, lat.Microseconds())))
+		res.Requests++
+		res.Sent[class]++
+		sec := min(seconds-1, int(due.Sub(start)/time.Second))
+		ok := false
+		if err != nil {
+			res.Errors++
+		} else {
+			res.Status[resp.StatusCode()]++
+			ok = l.OK(resp.StatusCode())
+		}
+		if ok {
+			res.Timeline[sec].OK++
+		} else {
+			res.Failed[class]++
+			res.Timeline[sec].Failed++
+		}
+	}
+	return res
+}
