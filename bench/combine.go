@@ -19,3 +19,19 @@ func Combine(rs ...Result) Result {
 	total.Max = float64(total.hist.Max()) / 1000
 	return total
 }
+
+// Pool merges results of runs made one after the other against the same
+// target: counts add up, latencies merge, and the rate is all requests over
+// all the runs' time.
+func Pool(rs ...Result) Result {
+	total := Combine(rs...)
+	secs := 0.0
+	for _, r := range rs {
+		secs += r.Seconds
+	}
+	total.Seconds = secs
+	if secs > 0 {
+		total.RPS = float64(total.Requests) / secs
+	}
+	return total
+}

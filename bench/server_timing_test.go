@@ -52,7 +52,7 @@ func BenchmarkEdgeLoopback(b *testing.B) {
 
 var _ = cache.Found // the edge's cache package, wired above through testenv
 
-func listen(b *testing.B) net.Listener {
+func listen(b testing.TB) net.Listener {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

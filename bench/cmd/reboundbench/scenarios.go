@@ -40,25 +40,26 @@ func pickMix(n int) bench.Picker {
 	}
 }
 
-// compare runs the same load against the baseline and then the edge, each
-// after a warm-up that is not counted.
+// compareRounds is how many times compare alternates the two servers: the
+// machine's speed drifts, and alternating spreads the drift over both.
+const compareRounds = 2
+
+// compare runs the same load against the baseline and the edge, alternating
+// compareRounds times, each run after an uncounted warm-up, and pools each
+// server's runs.
 func (b *benchRun) compare(ctx context.Context, name, desc string, l bench.Load) bench.Comparison {
 	c := bench.Comparison{Name: name, Load: desc}
-	for _, t := range []struct {
-		addr string
-		res  *bench.Result
-	}{{b.baseAddr, &c.Base}, {b.edgeAddr, &c.Edge}} {
-		l.Addr = t.addr
+	var base, edge []bench.Result
+	for range compareRounds {
 		warm := l
 		warm.Duration, warm.Rate = b.warmup, 0
-		if t.addr == b.edgeAddr {
-			b.runEdge(ctx, warm)
-			*t.res = b.runEdge(ctx, l)
-		} else {
-			bench.Run(ctx, warm)
-			*t.res = bench.Run(ctx, l)
-		}
+		warm.Addr, l.Addr = b.baseAddr, b.baseAddr
+		bench.Run(ctx, warm)
+		base = append(base, bench.Run(ctx, l))
+		b.runEdge(ctx, warm)
+		edge = append(edge, b.runEdge(ctx, l))
 	}
+	c.Base, c.Edge = bench.Pool(base...), bench.Pool(edge...)
 	b.logf("%-30s baseline %8.0f req/s p99 %6.2f ms | edge %8.0f req/s p99 %6.2f ms | ratio %.2fx",
 		name, c.Base.RPS, c.Base.P99, c.Edge.RPS, c.Edge.P99, c.Ratio())
 	b.report.Comparisons = append(b.report.Comparisons, c)
