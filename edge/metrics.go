@@ -86,8 +86,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.redisAbsent, m.redisError = lookups.WithLabelValues("redis", "absent"), lookups.WithLabelValues("redis", "error")
 	m.dbFound, m.dbAbsent = lookups.WithLabelValues("postgres", "hit"), lookups.WithLabelValues("postgres", "absent")
 	m.dbError, m.dbRejected = lookups.WithLabelValues("postgres", "error"), lookups.WithLabelValues("postgres", "rejected")
+	// Every labelled series exists from the start at zero, so rates and
+	// alerts see it before its first event.
 	for _, dep := range []string{"redis", "postgres"} {
 		m.breakerState.WithLabelValues(dep).Set(0)
+		for _, to := range []gobreaker.State{gobreaker.StateClosed, gobreaker.StateHalfOpen, gobreaker.StateOpen} {
+			m.breakerTransitions.WithLabelValues(dep, to.String())
+		}
+		m.clicksShipped.WithLabelValues(dep)
 	}
 	reg.MustRegister(requests, lookups, m.duration, m.inFlight, m.rateLimited, m.invalidations, m.subscribed,
 		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerState, m.breakerTransitions)

@@ -72,3 +72,24 @@ func (s *Server) storeBatches(ctx context.Context, batches []cache.ClickBatch) e
 	s.metrics.clickBatches.Add(float64(len(batches)))
 	return s.cache.AckClicks(ctx, clickGroup, ids...)
 }
+
+// clickLagInterval is how often the click stream's length is sampled.
+const clickLagInterval = 5 * time.Second
+
+// watchClickLag keeps the stream-length gauge current until ctx ends.
+func (s *Server) watchClickLag(ctx context.Context) {
+	t := time.NewTicker(clickLagInterval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		if n, err := s.cache.PendingClicks(cctx); err == nil {
+			s.metrics.streamBatches.Set(float64(n))
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

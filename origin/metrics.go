@@ -17,6 +17,8 @@ type metrics struct {
 	clicksDropped prometheus.Counter
 	clickBatches  prometheus.Counter
 	syncPending   prometheus.Gauge
+	inFlight      prometheus.Gauge
+	streamBatches prometheus.Gauge
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -40,11 +42,18 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		clickBatches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rebound_origin_click_batches_total", Help: "Click batches read from the Redis stream and stored.",
 		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rebound_origin_http_requests_in_flight", Help: "HTTP requests being answered now.",
+		}),
+		streamBatches: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rebound_origin_click_stream_batches",
+			Help: "Click batches (up to 1,000 clicks each) in the Redis stream not yet stored: the click pipeline's lag.",
+		}),
 		syncPending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rebound_origin_cache_sync_pending", Help: "Link codes whose Redis entry awaits a retry after a failed write.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.imported, m.clicksStored, m.clicksDropped, m.clickBatches, m.syncPending,
+	reg.MustRegister(m.requests, m.duration, m.imported, m.clicksStored, m.clicksDropped, m.clickBatches, m.syncPending, m.inFlight, m.streamBatches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

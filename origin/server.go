@@ -147,15 +147,19 @@ func (s *Server) Routes() [][2]string {
 // Run does the origin's background work until ctx ends: retrying cache
 // writes that failed, and moving clicks from the Redis stream to Postgres.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { defer close(done); s.sync.run(ctx) }()
+	done := make(chan struct{}, 2)
+	go func() { defer func() { done <- struct{}{} }(); s.sync.run(ctx) }()
+	go func() { defer func() { done <- struct{}{} }(); s.watchClickLag(ctx) }()
 	s.consumeClicks(ctx)
+	<-done
 	<-done
 }
 
 // ServeHTTP serves the API with recovery, request ids, metrics and access logs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	id := r.Header.Get("X-Request-ID")
 	if !validRequestID(id) {
 		id = newRequestID()

@@ -7,7 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
+	"github.com/reboundhq/rebound/internal/depwatch"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -33,6 +35,11 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	defer c.Redis().Close()
 	reg := prometheus.NewRegistry()
 	postgres.RegisterMetrics(reg, db, "edge")
+	cache.RegisterMetrics(reg, c, "edge")
+	deps := depwatch.New(reg, map[string]depwatch.Check{"postgres": db.Ping, "redis": c.Ping})
+	depCtx, stopDeps := context.WithCancel(ctx)
+	defer stopDeps()
+	go deps.Run(depCtx, dependencyCheckInterval)
 	srv := edge.New(edge.Options{
 		Store: db, Cache: c, Logger: log, Registry: reg,
 		LocalCacheSize: cfg.LocalCacheSize, LocalCacheTTL: cfg.LocalCacheTTL, NegativeCacheTTL: cfg.NegativeCacheTTL,

@@ -4,6 +4,7 @@
 //	rebound edge                        the redirect server
 //	rebound migrate                     apply database migrations
 //	rebound import users|urls|events F  bulk-import a CSV file
+//	rebound healthcheck -url URL        probe a /health endpoint (containers)
 //
 // Configuration comes from the environment and an optional .env file.
 package main
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/reboundhq/rebound/config"
 )
@@ -29,6 +31,7 @@ commands:
   edge       serve redirects (REBOUND_EDGE_ADDR, default :8080)
   migrate    apply database migrations to DATABASE_URL
   import     bulk-import a CSV file: rebound import users|urls|events FILE.csv
+  healthcheck  exit 0 if a /health URL answers 200 (for container health checks)
 
 Run "rebound <command> -h" for a command's flags. Configuration is read from
 the environment and from a .env file; see .env.example.
@@ -37,6 +40,10 @@ the environment and from a .env file; see .env.example.
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// dependencyCheckInterval is how often each service pings Postgres and Redis
+// for the rebound_dependency_up gauge.
+const dependencyCheckInterval = 5 * time.Second
 
 // command is one subcommand: it parses its flags and runs.
 type command func(ctx context.Context, env cmdEnv, args []string) error
@@ -51,6 +58,8 @@ var commands = map[string]command{
 	"edge":    runEdge,
 	"migrate": runMigrate,
 	"import":  runImport,
+	// healthcheck is not in SPEC section 5: container health checks need it.
+	"healthcheck": runHealthcheck,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

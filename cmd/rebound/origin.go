@@ -11,6 +11,7 @@ import (
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/config"
+	"github.com/reboundhq/rebound/internal/depwatch"
 	"github.com/reboundhq/rebound/origin"
 	"github.com/reboundhq/rebound/postgres"
 )
@@ -45,6 +46,8 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, Logger: log, Registry: reg,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
+	cache.RegisterMetrics(reg, c, "origin")
+	deps := depwatch.New(reg, map[string]depwatch.Check{"postgres": db.Ping, "redis": c.Ping})
 	hs := &http.Server{
 		Addr: cfg.OriginAddr, Handler: srv,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
@@ -53,6 +56,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { defer close(bgDone); srv.Run(bgCtx) }()
+	go deps.Run(bgCtx, dependencyCheckInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("origin listening", "addr", cfg.OriginAddr, "auth", len(cfg.APITokens) > 0)

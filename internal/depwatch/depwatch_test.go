@@ -1,0 +1,62 @@
+package depwatch_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/reboundhq/rebound/internal/depwatch"
+	"github.com/reboundhq/rebound/internal/faultproxy"
+	"github.com/reboundhq/rebound/internal/testenv"
+)
+
+// TestUpFollowsARealConnection: the gauge follows a real Postgres reached
+// through a proxy that the test cuts and restores.
+func TestUpFollowsARealConnection(t *testing.T) {
+	dsn := testenv.NewDatabase(t)
+	u, _ := url.Parse(dsn)
+	p, err := faultproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	u.Host = p.Addr()
+	check := func(ctx context.Context) error {
+		conn, err := pgx.Connect(ctx, u.String())
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		return conn.Ping(ctx)
+	}
+	reg := prometheus.NewRegistry()
+	w := depwatch.New(reg, map[string]depwatch.Check{"postgres": check})
+	up := func() float64 {
+		return testutil.ToFloat64(w.Gauge().WithLabelValues("postgres"))
+	}
+	if up() != 0 {
+		t.Fatal("up before the first check")
+	}
+	ctx := context.Background()
+	w.CheckAll(ctx)
+	if up() != 1 {
+		t.Fatal("postgres reachable but not up")
+	}
+	p.Cut()
+	w.CheckAll(ctx)
+	if up() != 0 {
+		t.Fatal("postgres cut but still up")
+	}
+	p.Restore()
+	w.CheckAll(ctx)
+	if up() != 1 {
+		t.Fatal("postgres back but not up")
+	}
+	if n, err := testutil.GatherAndCount(reg, "rebound_dependency_up"); err != nil || n != 1 {
+		t.Fatalf("gathered %d series: %v", n, err)
+	}
+}
