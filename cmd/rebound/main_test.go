@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +20,7 @@ func TestUsageAndHelp(t *testing.T) {
 	if code := run([]string{"bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
 		t.Fatalf("unknown: %d %q", code, errb.String())
 	}
-	for _, cmd := range []string{"origin", "edge", "migrate", "import"} {
+	for _, cmd := range []string{"origin", "edge", "migrate", "import", "healthcheck"} {
 		errb.Reset()
 		if code := run([]string{cmd, "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: rebound "+cmd) {
 			t.Fatalf("%s -h: %d %q", cmd, code, errb.String())
@@ -66,5 +68,23 @@ func TestMigrateAndImport(t *testing.T) {
 	}
 	if code := run([]string{"import", "-env", "", "users", "/no/such/file.csv"}, &out, &errb); code != 1 {
 		t.Fatalf("missing file: %d", code)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) }))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	if code := run([]string{"healthcheck", "-env", "", "-url", srv.URL}, &out, &errb); code != 0 {
+		t.Fatalf("healthy: %d %s", code, errb.String())
+	}
+	status = http.StatusServiceUnavailable
+	if code := run([]string{"healthcheck", "-env", "", "-url", srv.URL}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "503") {
+		t.Fatalf("unhealthy: %d %s", code, errb.String())
+	}
+	srv.Close()
+	if code := run([]string{"healthcheck", "-env", "", "-url", srv.URL, "-timeout", "500ms"}, &out, &errb); code != 1 {
+		t.Fatalf("unreachable: %d", code)
 	}
 }
