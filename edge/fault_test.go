@@ -96,3 +96,34 @@ func edgeOptsNoLocalReuse() (o edge.Options) {
 	o.NegativeCacheTTL = 50 * time.Millisecond
 	return o
 }
+
+// TestLostSubscriptionShortensTrust: while the invalidation subscription is
+// down (Redis cut), the edge stops trusting in-process entries older than a
+// second, so a change it cannot hear about still reaches it from Postgres;
+// the subscription comes back by itself with Redis.
+func TestLostSubscriptionShortensTrust(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{Subscribe: true, LocalCacheTTL: time.Hour}})
+	l := h.link(postgres.NewLink{ShortCode: "sub1", OriginalURL: "https://example.com/v1", IsActive: true})
+	testenv.Eventually(t, 5*time.Second, "subscription live", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 1
+	})
+	if a := h.get("/sub1"); a.status != 302 || a.header.Get("Location") != "https://example.com/v1" {
+		t.Fatalf("warm-up: %d %q", a.status, a.header.Get("Location"))
+	}
+	h.redisProxy.Cut()
+	testenv.Eventually(t, 5*time.Second, "subscription lost", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 0
+	})
+	// Changed in Postgres alone: no write-through, no invalidation message.
+	if _, _, err := h.db.UpdateLink(t.Context(), l.ID, postgres.LinkPatch{
+		OriginalURL: postgres.Some("https://example.com/v2")}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 3*time.Second, "new target despite the hour-long in-process TTL", func() bool {
+		return h.get("/sub1").header.Get("Location") == "https://example.com/v2"
+	})
+	h.redisProxy.Restore()
+	testenv.Eventually(t, 10*time.Second, "subscription back without a restart", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 1
+	})
+}
