@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/bench"
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
@@ -50,6 +51,42 @@ func BenchmarkEdgeLoopback(b *testing.B) {
 	drive(b, ln.Addr().String())
 }
 
+// uniformLinks is the link count of the uniform-random pair: ten times the
+// edge's default in-process tier, so most lookups go to Redis.
+const uniformLinks = 1_000_000
+
+func BenchmarkBareServerLoopbackUniform(b *testing.B) {
+	srv := bench.NewBaseline(uniformLinks)
+	ln := listen(b)
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	driveUniform(b, ln.Addr().String())
+}
+
+// BenchmarkEdgeLoopbackUniform seeds the links straight into Redis (the
+// edge never needs Postgres for them) and serves them uniformly at random.
+func BenchmarkEdgeLoopbackUniform(b *testing.B) {
+	db, _ := testenv.NewDB(b)
+	c := testenv.NewCache(b)
+	ctx := context.Background()
+	links := make([]rebound.Link, 0, 10_000)
+	for i := range uniformLinks {
+		links = append(links, rebound.Link{ID: int64(i + 1), ShortCode: bench.Code(i), OriginalURL: bench.TargetURL(i), IsActive: true, RedirectType: 302})
+		if len(links) == cap(links) || i == uniformLinks-1 {
+			if err := c.PutLinks(ctx, links); err != nil {
+				b.Fatal(err)
+			}
+			links = links[:0]
+		}
+	}
+	srv := edge.New(edge.Options{Store: db, Cache: c, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RateLimit: 1e9, RateBurst: 1e9, Subscribe: true})
+	ln := listen(b)
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	driveUniform(b, ln.Addr().String())
+}
+
 var _ = cache.Found // the edge's cache package, wired above through testenv
 
 func listen(b testing.TB) net.Listener {
@@ -66,12 +103,31 @@ func listen(b testing.TB) net.Listener {
 func drive(b *testing.B, addr string) {
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: 64, ReadTimeout: 5 * time.Second}
 	for i := range timingLinks {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI("http://" + addr + "/" + bench.Code(i))
-		if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 302 {
-			b.Fatalf("warm %s: %v %d", bench.Code(i), err, resp.StatusCode())
-		}
+		warm(b, hc, addr, i)
 	}
+	run(b, hc, addr, timingLinks)
+}
+
+func driveUniform(b *testing.B, addr string) {
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: 64, ReadTimeout: 5 * time.Second}
+	warm(b, hc, addr, 0)
+	run(b, hc, addr, uniformLinks)
+}
+
+// warm requests link i once, so it is cached, and checks it redirects.
+func warm(b *testing.B, hc *fasthttp.HostClient, addr string, i int) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + addr + "/" + bench.Code(i))
+	if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 302 {
+		b.Fatalf("warm %s: %v %d", bench.Code(i), err, resp.StatusCode())
+	}
+}
+
+// run sends b.N requests for links picked at random among the first n over
+// 64 connections, and reports requests per second.
+func run(b *testing.B, hc *fasthttp.HostClient, addr string, n int) {
 	b.SetParallelism(32) // 64 connections on 2 cores
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,7 +141,7 @@ func drive(b *testing.B, addr string) {
 		uri := []byte("http://" + addr + "/")
 		base := len(uri)
 		for pb.Next() {
-			uri = bench.AppendCode(uri[:base], rnd.IntN(timingLinks))
+			uri = bench.AppendCode(uri[:base], rnd.IntN(n))
 			req.SetRequestURIBytes(uri)
 			if err := hc.Do(&req, &resp); err != nil || resp.StatusCode() != 302 {
 				b.Errorf("status %d, %v", resp.StatusCode(), err)

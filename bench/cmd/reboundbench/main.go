@@ -46,7 +46,7 @@ type benchRun struct {
 	report   bench.Report
 
 	baseAddr, edgeAddr, originAddr string
-	edge, origin                   *proc
+	edge, origin, baseline         *proc
 	originBin                      []string // how to start the origin again
 	originEnv                      []string
 	benchDB                        string
@@ -143,7 +143,7 @@ func (b *benchRun) run(ctx context.Context) error {
 }
 
 func (b *benchRun) stopAll() {
-	for _, p := range []*proc{b.edge, b.origin} {
+	for _, p := range []*proc{b.edge, b.origin, b.baseline} {
 		if p != nil {
 			p.stop()
 		}
@@ -330,8 +330,7 @@ func (b *benchRun) startEdgeAndBaseline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	go func() { <-ctx.Done(); base.stop() }()
-	b.baseAddr = addr
+	b.baseline, b.baseAddr = base, addr
 	for range 300 {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,9 +22,10 @@ import (
 
 // proc is a child process the benchmark started and must stop.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan error
+	name     string
+	cmd      *exec.Cmd
+	done     chan error
+	stopOnce sync.Once
 }
 
 // startProc runs bin with args and extra environment (which wins over the
@@ -46,14 +48,17 @@ func startProc(name, logDir, bin string, args []string, env ...string) (*proc, e
 }
 
 // stop sends SIGTERM and waits for a graceful exit, killing after 15 s.
+// Calls after the first do nothing.
 func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
 }
 
 // peakRSS returns the largest resident set the process has had, in bytes.
