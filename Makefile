@@ -8,11 +8,13 @@ export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 run:
 	@bash scripts/run.sh
 
-## test: start Postgres and Redis if needed, run every test with the race detector
+## test: start Postgres and Redis if needed, run every test with the race detector,
+## then the allocation tests without it (the race detector allocates)
 test:
 	@eval "$$(bash scripts/services.sh)" && \
 	  go vet ./... && \
 	  go test -race -count=1 -timeout 15m -coverpkg=./... -coverprofile=cover.out ./... && \
+	  go test -count=1 -run 'AllocatesNothing' ./edge/ && \
 	  bash scripts/coverage.sh cover.out
 
 build:

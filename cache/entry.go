@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 
@@ -72,11 +71,15 @@ func appendBool(b []byte, v bool) []byte {
 var errBadEntry = errors.New("malformed cache entry")
 
 // UnmarshalEntry decodes what Marshal encoded.
-func UnmarshalEntry(b []byte) (Entry, error) {
+func UnmarshalEntry(b []byte) (Entry, error) { return unmarshalEntry(b) }
+
+// unmarshalEntry decodes from bytes or from a string (as MGET returns them):
+// from a string, the URL is the tail of it, not a copy.
+func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 	var e Entry
-	var fields [7][]byte
+	var fields [7]T
 	for i := range fields {
-		j := bytes.IndexByte(b, '|')
+		j := indexPipe(b)
 		if j < 0 {
 			return e, errBadEntry
 		}
@@ -86,7 +89,7 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 		return e, errBadEntry
 	}
 	var err error
-	parse := func(f []byte) int64 {
+	parse := func(f T) int64 {
 		n, perr := strconv.ParseInt(string(f), 10, 64)
 		if perr != nil {
 			err = errBadEntry
@@ -101,4 +104,13 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 	e.MaxClicks = parse(fields[6])
 	e.URL = string(b)
 	return e, err
+}
+
+func indexPipe[T string | []byte](b T) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] == '|' {
+			return i
+		}
+	}
+	return -1
 }

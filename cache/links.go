@@ -25,9 +25,13 @@ type Lookup struct {
 	Entry Entry
 }
 
-// GetLinks looks up many codes in one pipelined round trip (split per node on
-// a cluster). out must have the length of codes.
+// GetLinks looks up many codes in one round trip: one MGET on a single
+// Redis, a pipeline of GETs (split per node) on a cluster, where the keys of
+// one MGET would have to share a slot. out must have the length of codes.
 func (c *Client) GetLinks(ctx context.Context, codes []string, out []Lookup) error {
+	if _, single := c.rdb.(*redis.Client); single {
+		return c.mgetLinks(ctx, codes, out)
+	}
 	pipe := c.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(codes))
 	for i, code := range codes {
@@ -37,24 +41,54 @@ func (c *Client) GetLinks(ctx context.Context, codes []string, out []Lookup) err
 		return fmt.Errorf("get %d links: %w", len(codes), err)
 	}
 	for i, cmd := range cmds {
-		b, err := cmd.Bytes()
+		v, err := cmd.Result()
 		switch {
 		case isNil(err):
 			out[i] = Lookup{State: Miss}
 		case err != nil:
 			return fmt.Errorf("get link %q: %w", codes[i], err)
-		case string(b) == absent:
-			out[i] = Lookup{State: Absent}
 		default:
-			e, err := UnmarshalEntry(b)
-			if err != nil { // a corrupt entry is a miss; Postgres will rewrite it
-				out[i] = Lookup{State: Miss}
-				continue
-			}
-			out[i] = Lookup{State: Found, Entry: e}
+			out[i] = lookupOf(v)
 		}
 	}
 	return nil
+}
+
+// mgetLinks is GetLinks with one MGET: one command and one reply for the
+// batch instead of one each per code.
+func (c *Client) mgetLinks(ctx context.Context, codes []string, out []Lookup) error {
+	keys := make([]string, len(codes))
+	for i, code := range codes {
+		keys[i] = c.linkKey(code)
+	}
+	vals, err := c.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return fmt.Errorf("get %d links: %w", len(codes), err)
+	}
+	if len(vals) != len(codes) {
+		return fmt.Errorf("get %d links: %d answers", len(codes), len(vals))
+	}
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = lookupOf(s)
+		} else {
+			out[i] = Lookup{State: Miss}
+		}
+	}
+	return nil
+}
+
+// lookupOf decodes a stored value. A corrupt entry is a miss: Postgres will
+// rewrite it.
+func lookupOf(v string) Lookup {
+	if v == absent {
+		return Lookup{State: Absent}
+	}
+	e, err := unmarshalEntry(v)
+	if err != nil {
+		return Lookup{State: Miss}
+	}
+	return Lookup{State: Found, Entry: e}
 }
 
 // PutLink writes a link's entry (write-through after a change).

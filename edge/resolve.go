@@ -112,13 +112,11 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 	default:
 		r.m.redisMiss.Inc()
 	}
-	v, err, _ := r.flight.Do(code, func() (any, error) { return r.fromDB(code, now) })
+	v, err, _ := r.flight.Do(code, func() (any, error) { return r.fromDB(code, now, epoch) })
 	if err != nil {
 		return nil, err
 	}
-	e := v.(*entry)
-	r.keep(code, e, epoch)
-	return e, nil
+	return v.(*entry), nil
 }
 
 func (r *resolver) keep(code string, e *entry, epoch uint64) {
@@ -127,9 +125,17 @@ func (r *resolver) keep(code string, e *entry, epoch uint64) {
 	}
 }
 
-// fromDB reads one code from Postgres and fills Redis with the answer. It
-// runs once per code however many requests wait for it.
-func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
+// fromDB reads one code from Postgres, keeps the answer in process and fills
+// Redis with it. It runs once per code however many requests wait for it.
+//
+// A request whose Redis lookup missed just before another request's query
+// filled Redis would start a second flight once the first is over; so the
+// flight first reuses an entry loaded after this request began, and keeps
+// its own answer in process before it completes.
+func (r *resolver) fromDB(code string, now time.Time, epoch uint64) (*entry, error) {
+	if e, ok := r.local.get([]byte(code)); ok && e.loadedAt >= now.UnixNano() {
+		return e, nil
+	}
 	timer := time.NewTimer(dbQueueTimeout)
 	select {
 	case r.dbSlots <- struct{}{}:
@@ -143,8 +149,9 @@ func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 		defer cancel()
 		l, err := r.store.LinkByCode(ctx, code)
+		loaded := time.Now() // the state read is at least this fresh
 		if rebound.ErrorCode(err) == rebound.ENotFound {
-			return absentEntry(now), nil
+			return absentEntry(loaded), nil
 		}
 		if err != nil {
 			return nil, err
@@ -152,7 +159,7 @@ func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
 		if l.MaxClicks != nil {
 			r.seedClickCount(ctx, l.ID)
 		}
-		return newEntry(cache.EntryOf(l), r.permanentMaxAge, now), nil
+		return newEntry(cache.EntryOf(l), r.permanentMaxAge, loaded), nil
 	})
 	if err != nil {
 		r.m.dbError.Inc()
@@ -163,6 +170,7 @@ func (r *resolver) fromDB(code string, now time.Time) (*entry, error) {
 	} else {
 		r.m.dbFound.Inc()
 	}
+	r.keep(code, e, epoch)
 	r.fillRedis(code, e)
 	return e, nil
 }

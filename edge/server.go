@@ -85,7 +85,7 @@ func New(opts Options) *Server {
 	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{})}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
-		redis: newRedisBatcher(opts.Cache, 4, 128, redisTimeout),
+		redis: newRedisBatcher(opts.Cache, 1, 512, redisTimeout),
 		cache: opts.Cache, store: opts.Store, dbSlots: make(chan struct{}, opts.DBConcurrency),
 		permanentMaxAge: opts.PermanentMaxAge, m: m,
 	}
