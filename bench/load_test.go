@@ -122,3 +122,14 @@ func TestReportRendersMeasuredNumbers(t *testing.T) {
 		t.Fatalf("%d rects in the chart, want 5", rects)
 	}
 }
+
+func TestReplaceBetween(t *testing.T) {
+	doc := "intro\n<!-- a -->\nold\n<!-- b -->\nend\n"
+	got, ok := bench.ReplaceBetween(doc, "<!-- a -->", "<!-- b -->", "new\n")
+	if !ok || got != "intro\n<!-- a -->\nnew\n<!-- b -->\nend\n" {
+		t.Fatalf("%v %q", ok, got)
+	}
+	if _, ok := bench.ReplaceBetween("no markers", "<!-- a -->", "<!-- b -->", "x"); ok {
+		t.Fatal("replaced without markers")
+	}
+}
