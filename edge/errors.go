@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -47,9 +46,19 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, e *edgeError) {
 }
 
 func (s *Server) unavailable(ctx *fasthttp.RequestCtx, err error) {
-	if !errors.Is(err, errUnavailable) {
-		s.log.Error("lookup failed", "err", err)
-	}
+	s.logSampled(ctx, "lookup failed; answered 503", err)
 	ctx.Response.Header.SetBytesV("Retry-After", strRetryAfter)
 	s.fail(ctx, errUnavail)
+}
+
+// logSampled logs an error at most once a second, with the number of
+// similar errors since the previous line: a dead dependency fails every
+// miss, and must not flood the log (or slow the edge down writing it).
+func (s *Server) logSampled(ctx *fasthttp.RequestCtx, msg string, err error) {
+	s.errorsSinceLog.Add(1)
+	s.errorLog.Do(func() {
+		s.log.Error(msg, "err", err, "path", string(ctx.Path()),
+			"request_id", string(ctx.Response.Header.PeekBytes(strRequestID)),
+			"errors_since_last_line", s.errorsSinceLog.Swap(0))
+	})
 }

@@ -1,11 +1,15 @@
 package edge_test
 
 import (
-	"github.com/reboundhq/rebound/edge"
+	"bytes"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/reboundhq/rebound/edge"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
 )
@@ -126,4 +130,41 @@ func TestLostSubscriptionShortensTrust(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "subscription back without a restart", func() bool {
 		return h.metric("rebound_edge_invalidation_subscribed") == 1
 	})
+}
+
+// TestErrorLogsAreSampled: with Postgres cut, every miss fails, but the log
+// gets one line a second, carrying a request id and the count it stands for.
+func TestErrorLogsAreSampled(t *testing.T) {
+	var buf syncBuffer
+	opts := edge.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
+	h := newHarness(t, harnessOpts{proxied: true, edge: opts})
+	h.pgProxy.Cut()
+	for i := range 40 {
+		wantError(t, h.get(fmt.Sprintf("/miss%d", i)), 503, "unavailable")
+	}
+	lines := strings.Count(buf.String(), "lookup failed")
+	if lines < 1 || lines > 2 { // 40 fast requests span at most two seconds
+		t.Fatalf("%d error lines for 40 failures:\n%s", lines, buf.String())
+	}
+	if !strings.Contains(buf.String(), `"request_id":"`) {
+		t.Fatalf("no request id in %s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the edge's concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -84,7 +84,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	opts.Store = edgeDB
 	opts.Cache = cache.New(erdb, cache.Options{Prefix: prefix, NegativeTTL: time.Second})
 	opts.Registry = h.reg
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if opts.ClickFlushInterval == 0 {
 		opts.ClickFlushInterval = 20 * time.Millisecond
 	}

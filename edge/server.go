@@ -27,6 +27,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"golang.org/x/time/rate"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
@@ -72,6 +73,10 @@ type Server struct {
 	draining atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
+	// errorLog lets one error line through a second; errorsSinceLog counts
+	// the errors each line stands for.
+	errorLog       rate.Sometimes
+	errorsSinceLog atomic.Int64
 }
 
 // New builds an edge and starts its background work (invalidation
@@ -82,7 +87,8 @@ func New(opts Options) *Server {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	m := newMetrics(opts.Registry)
-	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{})}
+	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{}),
+		errorLog: rate.Sometimes{Interval: time.Second}}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
 		redis: newRedisBatcher(opts.Cache, 1, 512, redisTimeout),
