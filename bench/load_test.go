@@ -12,7 +12,7 @@ import (
 	"github.com/reboundhq/rebound/bench"
 )
 
-func startBaseline(t *testing.T, links int) string {
+func startBaseline(t testing.TB, links int) string {
 	t.Helper()
 	srv := bench.NewBaseline(links)
 	ln := listen(t)

@@ -27,11 +27,7 @@ import (
 const timingLinks = 100
 
 func BenchmarkBareServerLoopback(b *testing.B) {
-	srv := bench.NewBaseline(timingLinks)
-	ln := listen(b)
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Close() })
-	drive(b, ln.Addr().String())
+	drive(b, startBaseline(b, timingLinks))
 }
 
 func BenchmarkEdgeLoopback(b *testing.B) {
@@ -43,12 +39,18 @@ func BenchmarkEdgeLoopback(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	drive(b, startEdge(b, db, c))
+}
+
+// startEdge serves an edge on a loopback port until the benchmark ends, its
+// rate limiter on but never refusing (all load comes from one address).
+func startEdge(b *testing.B, db *postgres.DB, c *cache.Client) string {
 	srv := edge.New(edge.Options{Store: db, Cache: c, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimit: 1e9, RateBurst: 1e9, Subscribe: true})
 	ln := listen(b)
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	drive(b, ln.Addr().String())
+	return ln.Addr().String()
 }
 
 // uniformLinks is the link count of the uniform-random pair: ten times the
@@ -56,11 +58,7 @@ func BenchmarkEdgeLoopback(b *testing.B) {
 const uniformLinks = 1_000_000
 
 func BenchmarkBareServerLoopbackUniform(b *testing.B) {
-	srv := bench.NewBaseline(uniformLinks)
-	ln := listen(b)
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Close() })
-	driveUniform(b, ln.Addr().String())
+	driveUniform(b, startBaseline(b, uniformLinks))
 }
 
 // BenchmarkEdgeLoopbackUniform seeds the links straight into Redis (the
@@ -86,12 +84,7 @@ func BenchmarkEdgeLoopbackUniform(b *testing.B) {
 			}
 		}
 	}
-	srv := edge.New(edge.Options{Store: db, Cache: c, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RateLimit: 1e9, RateBurst: 1e9, Subscribe: true})
-	ln := listen(b)
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	driveUniform(b, ln.Addr().String())
+	driveUniform(b, startEdge(b, db, c))
 }
 
 func listen(b testing.TB) net.Listener {

@@ -291,6 +291,21 @@ func (b *benchRun) importLinks(ctx context.Context) error {
 	})
 	b.figure("1,000,000 links imported by CSV", fmt.Sprintf("%d in %.1f s", out.Imported, elapsed.Seconds()), "under 60 s",
 		out.Imported == int64(b.links) && elapsed < time.Minute && b.links >= 1_000_000)
+	return b.settle(ctx)
+}
+
+// settle vacuums and analyzes the fresh tables now, so that autovacuum does
+// not wake up after the import and take CPU from whichever server is being
+// measured at the time.
+func (b *benchRun) settle(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, b.benchDB)
+	if err != nil {
+		return fmt.Errorf("connect to the bench database: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) urls, events"); err != nil {
+		return fmt.Errorf("vacuum after import: %w", err)
+	}
 	return nil
 }
 
@@ -425,17 +440,51 @@ func (b *benchRun) count(r bench.Result) {
 	}
 }
 
+// faultDrills runs the hot, uniform and mixed scenarios with the edge's
+// Postgres connections cut, then with its Redis connections cut, each for
+// 4 s in the middle of a 12 s run. Every link is in Redis; the hot ones are
+// also in the edge's process (class 0), the others mostly not (class 1).
 func (b *benchRun) faultDrills(ctx context.Context) {
-	l := b.redirectLoad(pickMix(b.links))
-	l.Duration, l.Seed = 12*time.Second, 3
-	pg, pgBack := b.drill(ctx, "Postgres cut under load", "90% hot / 10% any link; edge's Postgres connections cut for 4 s", "postgres", l, b.pgProxy, 4*time.Second)
-	b.figure("Postgres cut: failed redirects of cached links", fmt.Sprintf("%d of %d", pg.Result.Failed[0], pg.Result.Sent[0]), "zero",
-		pg.Result.Failed[0] == 0)
-	b.figure("Postgres cut: edge sees Postgres again after it returns", formatDuration(pgBack), "without a restart", pgBack >= 0)
-	rd, rdBack := b.drill(ctx, "Redis cut under load", "90% hot / 10% any link; edge's Redis connections cut for 4 s", "redis", l, b.redisProxy, 4*time.Second)
-	pct := 100 * float64(rd.Result.FailedTotal()) / float64(max(1, rd.Result.Requests))
-	b.figure("Redis cut: failed redirects", fmt.Sprintf("%.3f%% (%d of %d)", pct, rd.Result.FailedTotal(), rd.Result.Requests), "under 1%", pct < 1)
-	b.figure("Redis cut: edge uses Redis again after it returns", formatDuration(rdBack), "within 5 s, without a restart", rdBack >= 0 && rdBack <= 5*time.Second)
+	scenarios := []struct {
+		name string
+		pick bench.Picker
+	}{
+		{"hot links", pickHot},
+		{"uniform random", pickClassed(b.links)},
+		{"mixed", pickMix(b.links)},
+	}
+	faults := []struct {
+		dep   string
+		proxy *faultproxy.Proxy
+	}{{"postgres", b.pgProxy}, {"redis", b.redisProxy}}
+	for _, f := range faults {
+		var failed, failedHot, sent, sentHot int64
+		worst := time.Duration(0)
+		for _, sc := range scenarios {
+			l := b.redirectLoad(sc.pick)
+			l.Duration, l.Seed = 12*time.Second, 3
+			s, back := b.drill(ctx, fmt.Sprintf("%s, %s cut", sc.name, f.dep),
+				fmt.Sprintf("%s, %d connections; the edge's %s connections cut for 4 s", sc.name, b.conns, f.dep),
+				f.dep, l, f.proxy, 4*time.Second)
+			failed, failedHot = failed+s.Result.FailedTotal(), failedHot+s.Result.Failed[0]
+			sent, sentHot = sent+s.Result.Requests, sentHot+s.Result.Sent[0]
+			if back < 0 || worst < 0 {
+				worst = -1
+			} else {
+				worst = max(worst, back)
+			}
+		}
+		pct := 100 * float64(failed) / float64(max(1, sent))
+		if f.dep == "postgres" {
+			b.figure("Postgres cut under load: failed redirects (every link is cached in Redis; hot ones also in process)",
+				fmt.Sprintf("%d of %d (hot: %d of %d)", failed, sent, failedHot, sentHot), "zero", failed == 0)
+			b.figure("Postgres cut: edge sees Postgres again after it returns (worst of 3)", formatDuration(worst), "without a restart", worst >= 0)
+			continue
+		}
+		b.figure("Redis cut under load: failed redirects", fmt.Sprintf("%.3f%% (%d of %d)", pct, failed, sent), "under 1%", pct < 1)
+		b.figure("Redis cut: edge uses Redis again after it returns (worst of 3)", formatDuration(worst), "within 5 s, without a restart",
+			worst >= 0 && worst <= 5*time.Second)
+	}
 }
 
 // handlerAllocs runs the edge's handler benchmark and reads its allocs/op.

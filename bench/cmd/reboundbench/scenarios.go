@@ -29,6 +29,15 @@ func pickUniform(n int) bench.Picker {
 	}
 }
 
+// pickClassed picks any of n links with equal chance, counting the hot ones
+// as class 0 and the others as class 1.
+func pickClassed(n int) bench.Picker {
+	return func(rnd *rand.Rand, dst []byte) ([]byte, int) {
+		i := rnd.IntN(n)
+		return bench.AppendCode(append(dst, '/'), i), min(1, i/hotLinks)
+	}
+}
+
 // pickMix sends nine requests in ten to a hot link (class 0, cached in
 // process) and one to any link (class 1, most not in the process tier).
 func pickMix(n int) bench.Picker {
@@ -42,7 +51,7 @@ func pickMix(n int) bench.Picker {
 
 // compareRounds is how many times compare alternates the two servers: the
 // machine's speed drifts, and alternating spreads the drift over both.
-const compareRounds = 2
+const compareRounds = 3
 
 // compare runs the same load against the baseline and the edge, alternating
 // compareRounds times, each run after an uncounted warm-up, and pools each
