@@ -115,6 +115,7 @@ func New(opts Options) *Server {
 		MaxRequestBodySize:   64 << 10,
 		CloseOnShutdown:      true,
 		NoDefaultContentType: true,
+		Logger:               fasthttpLogger{opts.Logger},
 	}
 	subCtx, stop := context.WithCancel(context.Background())
 	s.stopSub = stop
@@ -154,6 +155,18 @@ func setDefaults(o *Options) {
 	}
 	if o.ClickFlushInterval <= 0 {
 		o.ClickFlushInterval = 100 * time.Millisecond
+	}
+}
+
+// fasthttpLogger sends fasthttp's own messages (connections it could not
+// serve: malformed requests, bodies over the limit, timeouts) to the
+// structured log at debug level: they are clients' errors, which the client
+// got a JSON answer for, and a flood of them must not flood the log.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("connection not served", "detail", fmt.Sprintf(format, args...))
 	}
 }
 

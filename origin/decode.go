@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/postgres"
@@ -171,11 +172,17 @@ func (q *query) boolean(name string) *bool {
 	return &b
 }
 
+// str returns a text filter. Invalid UTF-8 and NUL bytes are refused here:
+// Postgres cannot hold them in text, and would fail the query instead.
 func (q *query) str(name string) *string {
 	if !q.r.URL.Query().Has(name) {
 		return nil
 	}
 	v := q.r.URL.Query().Get(name)
+	if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+		q.fail(name, "must be valid UTF-8 text without NUL bytes")
+		return nil
+	}
 	return &v
 }
 

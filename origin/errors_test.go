@@ -1,7 +1,9 @@
 package origin_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -88,5 +90,22 @@ func TestPublicEndpoints(t *testing.T) {
 	r = e.do("HEAD", "/health", nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("HEAD /health: %d", r.status)
+	}
+}
+
+// TestClientGoneIsNotAServerError: a request whose client hung up (its
+// context cancelled) is recorded as 499, not answered and logged as a 500.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/urls", "/users/1", "/health"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req := httptest.NewRequestWithContext(ctx, "GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != 499 {
+			t.Errorf("%s with the client gone: %d %s", path, rec.Code, rec.Body)
+		}
 	}
 }

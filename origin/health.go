@@ -20,6 +20,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	go func() { defer wg.Done(); pg = s.store.Ping(ctx) }()
 	go func() { defer wg.Done(); rd = s.cache.Ping(ctx) }()
 	wg.Wait()
+	if clientGone(r, pg) || clientGone(r, rd) {
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	body := map[string]string{"status": "ok", "postgres": state(pg), "redis": state(rd)}
 	status := http.StatusOK
 	if pg != nil || rd != nil {

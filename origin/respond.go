@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -38,6 +39,12 @@ type errorBody struct {
 // *rebound.Error are logged and answered as a bare 500: their text may hold
 // driver details a client must not see.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r, err) {
+		// Nobody reads this answer, and a client hanging up is no server
+		// error: record it as nginx does, and keep it out of the 5xx series.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = rebound.Errorf(rebound.EPayloadTooLarge, "the request body is larger than %d bytes", mbe.Limit)
@@ -81,4 +88,14 @@ type list[T any] struct {
 	Page    int   `json:"page"`
 	PerPage int   `json:"per_page"`
 	Total   int64 `json:"total"`
+}
+
+// statusClientClosed is recorded for requests whose client went away before
+// the answer was ready (nginx's 499); the client never sees it.
+const statusClientClosed = 499
+
+// clientGone reports whether err comes from the request's own context being
+// cancelled: net/http cancels it when the client closes its connection.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
 }

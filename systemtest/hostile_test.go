@@ -1,0 +1,99 @@
+package systemtest
+
+import (
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reboundhq/rebound/edge"
+	"github.com/reboundhq/rebound/internal/hostile"
+	"github.com/reboundhq/rebound/internal/testenv"
+)
+
+// TestHostileInput sends a corpus of malformed and hostile requests to
+// every route of the edge and the origin over raw TCP, and checks each
+// answer: no 5xx, no hang, and every error in the documented JSON shape,
+// except for requests that are not HTTP at all, which the origin's net/http
+// server answers itself before any handler runs (a 4xx in plain text).
+func TestHostileInput(t *testing.T) {
+	s := newSystem(t, redisTarget{url: testenv.RedisURL()}, 1, edge.Options{})
+	s.api("POST", "/urls", map[string]any{"original_url": "https://example.com/h", "short_code": "x"})
+	edgeAddr := hostPort(t, s.edges[0].url)
+	originAddr := hostPort(t, s.originURL)
+	for _, target := range []struct {
+		name, addr string
+		corpus     []hostile.Request
+		jsonAlways bool
+	}{
+		{"edge", edgeAddr, hostile.EdgeCorpus(), true},
+		{"origin", originAddr, hostile.OriginCorpus(s.origin.Routes(), token), false},
+	} {
+		statuses := map[int]int{}
+		for _, req := range target.corpus {
+			ans, err := hostile.Send(target.addr, req.Raw, req.MayClose, 10*time.Second)
+			if err != nil {
+				t.Errorf("%s %s: %v", target.name, req.Name, err)
+				continue
+			}
+			if ans.Closed {
+				if !req.MayClose {
+					t.Errorf("%s %s: connection closed without an answer", target.name, req.Name)
+				}
+				statuses[0]++
+				continue
+			}
+			statuses[ans.Status]++
+			// Go's net/http answers a request line with an HTTP version it does
+			// not speak with 505 itself, before any handler; nothing else may be 5xx.
+			netHTTPVersion := req.Malformed && !target.jsonAlways && ans.Status == 505
+			if ans.Status >= 500 && !netHTTPVersion {
+				t.Errorf("%s %s: %d %s", target.name, req.Name, ans.Status, ans.Body)
+				continue
+			}
+			// HEAD answers carry no body, by HTTP's rules.
+			if ans.Status < 400 || (req.Malformed && !target.jsonAlways) || strings.HasPrefix(req.Name, "HEAD ") {
+				continue
+			}
+			var body struct {
+				Error     string `json:"error"`
+				Code      string `json:"code"`
+				RequestID string `json:"request_id"`
+			}
+			if !strings.HasPrefix(ans.ContentType, "application/json") || json.Unmarshal(ans.Body, &body) != nil ||
+				body.Error == "" || body.Code == "" || body.RequestID == "" {
+				t.Errorf("%s %s: %d %q %.200s: not the documented JSON error", target.name, req.Name, ans.Status, ans.ContentType, ans.Body)
+			}
+		}
+		codes := make([]int, 0, len(statuses))
+		for c := range statuses {
+			codes = append(codes, c)
+		}
+		sort.Ints(codes)
+		var summary []string
+		for _, c := range codes {
+			name := strconv.Itoa(c)
+			if c == 0 {
+				name = "closed"
+			}
+			summary = append(summary, name+": "+strconv.Itoa(statuses[c]))
+		}
+		t.Logf("%s: %d hostile requests; statuses %s", target.name, len(target.corpus), strings.Join(summary, ", "))
+	}
+	// The services still serve normally afterwards.
+	if st, loc := s.hit(s.edges[0], "x"); st != 302 || loc != "https://example.com/h" {
+		t.Fatalf("after the corpus: %d %q", st, loc)
+	}
+}
+
+func hostPort(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
