@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
-.PHONY: run test build fuzz bench vet
+.PHONY: run test build fuzz bench drills vet
 
 ## run: start Postgres and Redis if needed, migrate, run origin and edge (Ctrl-C stops)
 run:
@@ -37,3 +37,8 @@ fuzz:
 bench:
 	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
 	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench $(BENCHFLAGS)
+
+## drills: run the reliability drills against a private Postgres and Redis; regenerate RELIABILITY.md
+drills:
+	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
+	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench -drills RELIABILITY.md

@@ -1,12 +1,10 @@
 package bench
 
-import "github.com/HdrHistogram/hdrhistogram-go"
-
 // Combine merges results of loads that ran side by side (a steady load and a
 // spike on top of it) into one: counts add up, latencies merge, requests per
 // second add up. The timeline is left out since the loads started apart.
 func Combine(rs ...Result) Result {
-	total := Result{Status: map[int]int64{}, hist: hdrhistogram.New(histMin, histMax, 3)}
+	total := newResult(0)
 	for _, r := range rs {
 		r.Timeline = nil
 		total.merge(r)

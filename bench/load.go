@@ -33,6 +33,13 @@ type Load struct {
 	Header map[string]string
 	// OK says which statuses count as success; default: redirect statuses.
 	OK func(status int) bool
+	// Decorate, when set, adjusts each request's headers (a client address
+	// in X-Forwarded-For, say) after Header is applied.
+	Decorate func(rnd *rand.Rand, h *fasthttp.RequestHeader)
+	// Window, when its end is after its start, also measures the latency
+	// of the requests due in [Window[0], Window[1]) from the run's start:
+	// the time a fault is applied, say. See Result.WindowP99.
+	Window [2]time.Duration
 	// Seed makes the request sequence repeatable.
 	Seed uint64
 }
@@ -51,7 +58,11 @@ type Result struct {
 	Sent     [Classes]int64 `json:"sent_by_class"`
 	Failed   [Classes]int64 `json:"failed_by_class"`
 	Timeline []SecondCounts `json:"timeline"`
-	hist     *hdrhistogram.Histogram
+	// WindowRequests and WindowP99 describe the requests due in Load.Window.
+	WindowRequests int64   `json:"window_requests,omitempty"`
+	WindowP99      float64 `json:"window_p99_ms,omitempty"`
+	hist           *hdrhistogram.Histogram
+	windowHist     *hdrhistogram.Histogram
 }
 
 // SecondCounts is how many requests due in one second of a run succeeded
@@ -103,11 +114,12 @@ func Run(ctx context.Context, l Load) Result {
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
-	total := Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
-		hist: hdrhistogram.New(histMin, histMax, 3)}
+	total := newResult(seconds)
 	for _, p := range parts {
 		total.merge(p)
 	}
+	total.WindowRequests = total.windowHist.TotalCount()
+	total.WindowP99 = quantileMS(total.windowHist, 99)
 	total.Seconds = elapsed
 	total.RPS = float64(total.Requests) / elapsed
 	total.P50 = quantileMS(total.hist, 50)
@@ -136,14 +148,22 @@ func (r *Result) merge(p Result) {
 		r.Timeline[i].Failed += s.Failed
 	}
 	r.hist.Merge(p.hist)
+	if p.windowHist != nil {
+		r.windowHist.Merge(p.windowHist)
+	}
+}
+
+func newResult(seconds int) Result {
+	return Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
+		hist: hdrhistogram.New(histMin, histMax, 3), windowHist: hdrhistogram.New(histMin, histMax, 3)}
 }
 
 // worker drives one connection. In open loop it paces its share of the rate
 // and measures each request from the moment it was due.
 func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start time.Time, seconds int) Result {
-	res := Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
-		hist: hdrhistogram.New(histMin, histMax, 3)}
+	res := newResult(seconds)
 	rnd := rand.New(rand.NewPCG(l.Seed, uint64(w)))
+	windowed := l.Window[1] > l.Window[0]
 	deadline := start.Add(l.Duration)
 	var interval time.Duration
 	if l.Rate > 0 {
@@ -173,6 +193,9 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 		path, class = l.Pick(rnd, path[:0])
 		uri = append(append(append(uri[:0], "http://"...), l.Addr...), path...)
 		req.SetRequestURIBytes(uri)
+		if l.Decorate != nil {
+			l.Decorate(rnd, &req.Header)
+		}
 		if l.Body != nil {
 			body = l.Body(rnd, body[:0])
 			req.SetBodyRaw(body)
@@ -180,7 +203,11 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 		}
 		err := hc.Do(&req, &resp)
 		lat := time.Since(due)
-		_ = res.hist.RecordValue(max(histMin, min(histMax, lat.Microseconds())))
+		us := max(histMin, min(histMax, lat.Microseconds()))
+		_ = res.hist.RecordValue(us)
+		if at := due.Sub(start); windowed && at >= l.Window[0] && at < l.Window[1] {
+			_ = res.windowHist.RecordValue(us)
+		}
 		res.Requests++
 		res.Sent[class]++
 		sec := min(seconds-1, int(due.Sub(start)/time.Second))

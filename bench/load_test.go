@@ -6,8 +6,11 @@ import (
 	"encoding/xml"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/reboundhq/rebound/bench"
 )
@@ -131,5 +134,23 @@ func TestReplaceBetween(t *testing.T) {
 	}
 	if _, ok := bench.ReplaceBetween("no markers", "<!-- a -->", "<!-- b -->", "x"); ok {
 		t.Fatal("replaced without markers")
+	}
+}
+
+// TestWindowAndDecorate: the window histogram counts only the requests due
+// in it, and Decorate sees every request.
+func TestWindowAndDecorate(t *testing.T) {
+	addr := startBaseline(t, 1)
+	var decorated atomic.Int64
+	r := bench.Run(context.Background(), bench.Load{
+		Addr: addr, Conns: 2, Duration: 600 * time.Millisecond, Window: [2]time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
+		Pick:     func(_ *rand.Rand, dst []byte) ([]byte, int) { return bench.AppendCode(append(dst, '/'), 0), 0 },
+		Decorate: func(_ *rand.Rand, h *fasthttp.RequestHeader) { decorated.Add(1); h.Set("X-Forwarded-For", "10.0.0.1") },
+	})
+	if r.WindowRequests == 0 || r.WindowRequests >= r.Requests || r.WindowP99 <= 0 {
+		t.Fatalf("window: %d of %d requests, p99 %v", r.WindowRequests, r.Requests, r.WindowP99)
+	}
+	if decorated.Load() != r.Requests {
+		t.Fatalf("decorated %d of %d requests", decorated.Load(), r.Requests)
 	}
 }

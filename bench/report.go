@@ -104,7 +104,7 @@ func (r *Report) WriteMarkdown(w io.Writer, chart string) error {
 	for _, c := range r.Comparisons {
 		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | **%.2fx** | %.2f / %.2f | %.2f / %.2f / %.2f / %.1f | %d | %s |\n",
 			c.Name, c.Load, c.Base.RPS, c.Edge.RPS, c.Ratio(), c.Base.P50, c.Base.P99,
-			c.Edge.P50, c.Edge.P95, c.Edge.P99, c.Edge.Max, c.Edge.FailedTotal(), statuses(c.Edge))
+			c.Edge.P50, c.Edge.P95, c.Edge.P99, c.Edge.Max, c.Edge.FailedTotal(), StatusSummary(c.Edge))
 	}
 	b.WriteString("\n## Origin, imports and fault drills\n\n" +
 		"| measurement | load | requests | req/s | p50/p95/p99/max ms | failed | statuses | more |\n|---|---|---|---|---|---|---|---|\n")
@@ -115,7 +115,7 @@ func (r *Report) WriteMarkdown(w io.Writer, chart string) error {
 		}
 		res := s.Result
 		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.2f / %.2f / %.2f / %.1f | %d | %s | %s |\n", s.Name, s.Load,
-			res.Requests, res.RPS, res.P50, res.P95, res.P99, res.Max, res.FailedTotal(), statuses(res),
+			res.Requests, res.RPS, res.P50, res.P95, res.P99, res.Max, res.FailedTotal(), StatusSummary(res),
 			strings.Join(extra, "; "))
 	}
 	if len(r.Notes) > 0 {
@@ -135,8 +135,9 @@ func yesNo(ok bool) string {
 	return "**no**"
 }
 
-// statuses lists a result's status counts, and transport errors, compactly.
-func statuses(r Result) string {
+// StatusSummary lists a result's status counts, and transport errors,
+// compactly: "302: 10, 404: 2, errors: 1".
+func StatusSummary(r Result) string {
 	codes := make([]int, 0, len(r.Status))
 	for c := range r.Status {
 		codes = append(codes, c)

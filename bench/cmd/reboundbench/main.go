@@ -7,6 +7,7 @@
 //
 //	reboundbench [-links 1000000] [-duration 8s] [-report BENCHMARKS.md]
 //	reboundbench -serve-baseline ADDR -links N   (the bare server; used by the above)
+//	reboundbench -drills RELIABILITY.md          (the reliability drills: make drills)
 package main
 
 import (
@@ -67,6 +68,7 @@ func main() {
 	jsonPath := flag.String("json", "bench/results/latest.json", "raw results written")
 	readmePath := flag.String("readme", "README.md", "file whose figures block (between the bench markers) is rewritten; empty for none")
 	serveBaseline := flag.String("serve-baseline", "", "serve the bare fasthttp baseline on this address and do nothing else")
+	drills := flag.String("drills", "", "run the reliability drills instead, and write this report (RELIABILITY.md)")
 	flag.Parse()
 	if *serveBaseline != "" {
 		if err := runBaseline(*serveBaseline, *links); err != nil {
@@ -77,6 +79,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := os.MkdirAll(filepath.Dir(*jsonPath), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "reboundbench:", err)
+		os.Exit(1)
+	}
+	clearLogs(filepath.Dir(*jsonPath))
+	if *drills != "" {
+		if err := runDrills(ctx, filepath.Dir(*jsonPath), *rebound, *drills); err != nil {
+			fmt.Fprintln(os.Stderr, "reboundbench drills:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	b := &benchRun{links: *links, duration: *duration, warmup: *warmup, conns: *conns, rebound: *rebound,
 		logDir: filepath.Dir(*jsonPath), token: "bench-" + strconv.FormatUint(rand.Uint64(), 36)}
 	b.report.Command = "make bench"
@@ -89,6 +103,15 @@ func main() {
 	if err := b.write(*reportPath, *chartPath, *jsonPath, *readmePath); err != nil {
 		fmt.Fprintln(os.Stderr, "reboundbench:", err)
 		os.Exit(1)
+	}
+}
+
+// clearLogs removes the child processes' logs of an earlier run: they are
+// appended to across restarts within a run.
+func clearLogs(dir string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		_ = os.Remove(l)
 	}
 }
 

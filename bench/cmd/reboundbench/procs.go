@@ -24,14 +24,15 @@ import (
 type proc struct {
 	name     string
 	cmd      *exec.Cmd
-	done     chan error
+	done     chan struct{} // closed when the process has exited
+	err      error         // its exit status, once done is closed
 	stopOnce sync.Once
 }
 
 // startProc runs bin with args and extra environment (which wins over the
 // inherited one), its output going to logDir/name.log.
 func startProc(name, logDir, bin string, args []string, env ...string) (*proc, error) {
-	logf, err := os.Create(filepath.Join(logDir, name+".log"))
+	logf, err := os.OpenFile(filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("log of %s: %w", name, err)
 	}
@@ -42,8 +43,8 @@ func startProc(name, logDir, bin string, args []string, env ...string) (*proc, e
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
 	return p, nil
 }
 
@@ -81,8 +82,8 @@ func waitHealthy(ctx context.Context, p *proc, url string) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-p.done:
-			return fmt.Errorf("%s exited before it was healthy: %v (see its log)", p.name, err)
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was healthy: %v (see its log)", p.name, p.err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -175,3 +176,5 @@ func withHost(raw, hostport string) string {
 	u.Host = hostport
 	return u.String()
 }
+
+func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
