@@ -1,15 +1,18 @@
 package bench
 
-// Combine merges results of loads that ran side by side (a steady load and a
-// spike on top of it) into one: counts add up, latencies merge, requests per
-// second add up. The timeline is left out since the loads started apart.
+// Combine merges results of loads that ran at the same time, each within
+// the span of the longest (a steady load and a burst in its middle): counts
+// add up, latencies merge, and the rate is all requests over that span. The
+// timeline is left out since the loads started apart.
 func Combine(rs ...Result) Result {
 	total := newResult(0)
 	for _, r := range rs {
 		r.Timeline = nil
 		total.merge(r)
-		total.RPS += r.RPS
 		total.Seconds = max(total.Seconds, r.Seconds)
+	}
+	if total.Seconds > 0 {
+		total.RPS = float64(total.Requests) / total.Seconds
 	}
 	total.P50 = quantileMS(total.hist, 50)
 	total.P95 = quantileMS(total.hist, 95)

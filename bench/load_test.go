@@ -154,3 +154,35 @@ func TestWindowAndDecorate(t *testing.T) {
 		t.Fatalf("decorated %d of %d requests", decorated.Load(), r.Requests)
 	}
 }
+
+// TestCombineNestedLoads: a short burst inside a long load adds its
+// requests, not its rate: the rate is all requests over the long span.
+func TestCombineNestedLoads(t *testing.T) {
+	addr := startBaseline(t, 1)
+	pick := func(_ *rand.Rand, dst []byte) ([]byte, int) { return bench.AppendCode(append(dst, '/'), 0), 0 }
+	long := make(chan bench.Result, 1)
+	go func() {
+		long <- bench.Run(context.Background(), bench.Load{Addr: addr, Conns: 1, Duration: 600 * time.Millisecond, Pick: pick})
+	}()
+	burst := bench.Run(context.Background(), bench.Load{Addr: addr, Conns: 1, Duration: 200 * time.Millisecond, Pick: pick})
+	l := <-long
+	c := bench.Combine(l, burst)
+	if c.Requests != l.Requests+burst.Requests || c.Seconds != l.Seconds {
+		t.Fatalf("combined %d requests over %v s from %d over %v and %d over %v", c.Requests, c.Seconds,
+			l.Requests, l.Seconds, burst.Requests, burst.Seconds)
+	}
+	if want := float64(c.Requests) / l.Seconds; c.RPS != want || c.RPS >= l.RPS+burst.RPS {
+		t.Fatalf("combined rate %v, want %v (below the sum of rates %v)", c.RPS, want, l.RPS+burst.RPS)
+	}
+}
+
+func TestInformationalFigure(t *testing.T) {
+	r := bench.Report{Figures: []bench.Figure{{Name: "whole system", Measured: "0.5x", Target: "none", Informational: true}}}
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md, "c.svg"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| whole system | 0.5x | none | n/a |") {
+		t.Fatalf("informational figure rendered as:\n%s", md.String())
+	}
+}

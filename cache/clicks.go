@@ -21,8 +21,8 @@ type ClickBatch struct {
 
 // AddClicks appends a batch of clicks to the click stream. The batch is
 // encoded into a pooled buffer: at tens of thousands of clicks a second a
-// fresh 50 KB buffer per batch kept the edge's garbage collector busy, which
-// showed in its latency tail. go-redis has written the bytes when XAdd
+// fresh buffer of tens of kilobytes per batch gives the edge's garbage
+// collector steady work. go-redis has written the bytes when XAdd
 // returns, so the buffer can be reused then.
 func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
 	if len(clicks) == 0 {

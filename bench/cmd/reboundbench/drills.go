@@ -370,6 +370,7 @@ func (d *drillRun) drills() []drill {
 					r := <-flood
 					after := d.edgeMetric("rebound_edge_cache_lookups_total", `tier="postgres"`)
 					res.FiveXX += fiveXX(r)
+					res.ClicksAccepted += redirects(r) // none expected: every code is unknown
 					res.Notes = append(res.Notes, fmt.Sprintf("flood: %d requests (%s), %0.f Postgres lookups", r.Requests, bench.StatusSummary(r), after-before))
 				}
 			}},
@@ -383,6 +384,7 @@ func (d *drillRun) drills() []drill {
 					r := <-flood
 					rss, _ := d.currentEdge().peakRSS()
 					res.FiveXX += fiveXX(r)
+					res.ClicksAccepted += redirects(r) // stored like the steady load's
 					res.Notes = append(res.Notes, fmt.Sprintf("flood: %d requests (%s); edge peak RSS %.0f MB before, %.0f MB after",
 						r.Requests, bench.StatusSummary(r), float64(rssBefore)/1e6, float64(rss)/1e6))
 				}
@@ -441,12 +443,9 @@ func (d *drillRun) run(ctx context.Context, dr drill) drillResult {
 	res.WritesAccepted += w.Status[http.StatusCreated]
 	present := d.count(ctx, `SELECT count(*) FROM urls WHERE title = 'drill-write'`) - writesBefore
 	res.WritesLost += max(0, w.Status[http.StatusCreated]-present)
-	// Accepted clicks: each redirect answered; wait for them to be stored.
-	for status, n := range load.Status {
-		if bench.IsRedirect(status) {
-			res.ClicksAccepted += n
-		}
-	}
+	// Accepted clicks: each redirect answered (the floods' were added by
+	// their drills); wait for them to be stored.
+	res.ClicksAccepted += redirects(load)
 	deadline := time.Now().Add(30 * time.Second)
 	stored := int64(0)
 	for time.Now().Before(deadline) {
@@ -521,6 +520,17 @@ func (d *drillRun) edgeMetric(name, match string) float64 {
 		}
 	}
 	return sum
+}
+
+// redirects counts a result's redirect answers: each is a click accepted.
+func redirects(r bench.Result) int64 {
+	var n int64
+	for s, c := range r.Status {
+		if bench.IsRedirect(s) {
+			n += c
+		}
+	}
+	return n
 }
 
 func fiveXX(r bench.Result) int64 {
