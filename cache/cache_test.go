@@ -34,7 +34,7 @@ func TestEntryRoundTrip(t *testing.T) {
 func TestClicksRoundTrip(t *testing.T) {
 	at := time.Unix(1_800_000_000, 123).UTC()
 	in := []rebound.Click{{EdgeID: 1, Seq: 2, LinkID: 3, At: at, Referrer: "a.org", Bot: true}, {EdgeID: 1, Seq: 3, LinkID: 4, At: at}}
-	out := cache.DecodeClicks(append(cache.EncodeClicks(in), "garbage\n1,2\nx,1,1,1,1,\n"...))
+	out := cache.DecodeClicks(append(cache.AppendClicks(nil, in), "garbage\n1,2\nx,1,1,1,1,\n"...))
 	if len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
 		t.Fatalf("decoded %+v", out)
 	}

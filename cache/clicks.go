@@ -41,13 +41,9 @@ func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
 	return nil
 }
 
-// EncodeClicks encodes clicks one per line as "edge,seq,link,unixnano,bot,referrer".
-// Referrer hosts hold neither ',' nor newlines (the edge keeps only host bytes).
-func EncodeClicks(clicks []rebound.Click) []byte {
-	return AppendClicks(make([]byte, 0, len(clicks)*48), clicks)
-}
-
-// AppendClicks appends the encoding of clicks (see EncodeClicks) to b.
+// AppendClicks appends the encoding of clicks to b, one per line as
+// "edge,seq,link,unixnano,bot,referrer". Referrer hosts hold neither ','
+// nor newlines (the edge keeps only host bytes).
 func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 	for _, c := range clicks {
 		b = strconv.AppendInt(b, c.EdgeID, 10)
@@ -66,7 +62,7 @@ func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 	return b
 }
 
-// DecodeClicks decodes what EncodeClicks encoded, skipping malformed lines.
+// DecodeClicks decodes what AppendClicks encoded, skipping malformed lines.
 func DecodeClicks(b []byte) []rebound.Click {
 	var out []rebound.Click
 	for len(b) > 0 {

@@ -36,20 +36,6 @@ func (s *system) upload(path, file string) map[string]any {
 	return out
 }
 
-// hitCode asks an edge for a code and returns the status, the Location and
-// the error code of a JSON error body.
-func (s *system) hitCode(n *edgeNode, code string) (int, string, string) {
-	s.t.Helper()
-	res, err := s.client.Get(n.url + "/" + code)
-	if err != nil {
-		s.t.Fatalf("GET %s: %v", code, err)
-	}
-	defer res.Body.Close()
-	var body struct{ Code string }
-	_ = json.NewDecoder(res.Body).Decode(&body)
-	return res.StatusCode, res.Header.Get("Location"), body.Code
-}
-
 // TestHackathonSeedRedirectsAtTheEdge imports the hackathon's three seed
 // files through the origin, unchanged, and asks the edge for every link in
 // them: each imported active link redirects to its URL, each inactive one is

@@ -168,6 +168,13 @@ func (s *system) api(method, path string, body any) (int, map[string]any) {
 // hit asks an edge for a code and returns the status and Location.
 func (s *system) hit(n *edgeNode, code string, headers ...string) (int, string) {
 	s.t.Helper()
+	status, loc, _ := s.hitCode(n, code, headers...)
+	return status, loc
+}
+
+// hitCode is hit that also returns the error code of a JSON error body.
+func (s *system) hitCode(n *edgeNode, code string, headers ...string) (int, string, string) {
+	s.t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/"+code, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -177,8 +184,9 @@ func (s *system) hit(n *edgeNode, code string, headers ...string) (int, string) 
 		s.t.Fatalf("GET %s: %v", code, err)
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, res.Header.Get("Location")
+	var body struct{ Code string }
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	return res.StatusCode, res.Header.Get("Location"), body.Code
 }
 
 // everyEdgeWithin fails unless every edge answers want for code within d of now.

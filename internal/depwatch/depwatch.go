@@ -63,6 +63,3 @@ func (w *Watcher) CheckAll(ctx context.Context) {
 		w.up.WithLabelValues(name).Set(v)
 	}
 }
-
-// Gauge returns the rebound_dependency_up gauge, for tests.
-func (w *Watcher) Gauge() *prometheus.GaugeVec { return w.up }

@@ -35,8 +35,13 @@ func TestUpFollowsARealConnection(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	w := depwatch.New(reg, map[string]depwatch.Check{"postgres": check})
+	// Read the gauge as a scrape would: from the registry.
 	up := func() float64 {
-		return testutil.ToFloat64(w.Gauge().WithLabelValues("postgres"))
+		fams, err := reg.Gather()
+		if err != nil || len(fams) != 1 || len(fams[0].GetMetric()) != 1 {
+			t.Fatalf("gathered %v: %v", fams, err)
+		}
+		return fams[0].GetMetric()[0].GetGauge().GetValue()
 	}
 	if up() != 0 {
 		t.Fatal("up before the first check")

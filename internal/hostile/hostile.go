@@ -6,6 +6,7 @@ package hostile
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -77,7 +79,63 @@ func Send(addr string, raw []byte, cutShort bool, timeout time.Duration) (Answer
 
 func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		strings.Contains(err.Error(), "connection reset")
+		errors.Is(err, syscall.ECONNRESET)
+}
+
+// Method is the method of the request line sent ("" when there is none).
+func (r Request) Method() string {
+	m, _, _ := bytes.Cut(r.Raw, []byte(" "))
+	return string(m)
+}
+
+// Verdict is how an answer measures up to Rebound's error contract.
+type Verdict int
+
+// The verdicts, Fine first.
+const (
+	Fine            Verdict = iota
+	Hang                    // no answer in time
+	UnexpectedClose         // closed without answering a request that was not cut short
+	ServerError             // a 5xx from the service itself
+	NetHTTPVersion          // Go's net/http 505 for an HTTP version it does not speak, sent before any handler
+	NotJSON                 // an error answer without the documented JSON shape
+)
+
+var verdictNames = [...]string{"fine", "hang", "closed without answering", "5xx", "505 from net/http", "error not in the JSON shape"}
+
+func (v Verdict) String() string { return verdictNames[v] }
+
+// Judge says how the answer to req (ans, or Send's error) measures up. A
+// service behind Go's net/http (jsonAlways false) may answer requests that
+// are not HTTP at all in plain text, net/http's own; every other error must
+// be the documented JSON: {"error","code","request_id"}. HEAD answers carry
+// no body.
+func Judge(req Request, ans Answer, sendErr error, jsonAlways bool) Verdict {
+	netHTTPAnswers := req.Malformed && !jsonAlways
+	switch {
+	case sendErr != nil:
+		return Hang
+	case ans.Closed && !req.MayClose:
+		return UnexpectedClose
+	case ans.Closed:
+		return Fine
+	case ans.Status == http.StatusHTTPVersionNotSupported && netHTTPAnswers:
+		return NetHTTPVersion
+	case ans.Status >= 500:
+		return ServerError
+	case ans.Status < 400 || netHTTPAnswers || req.Method() == http.MethodHead:
+		return Fine
+	}
+	var body struct {
+		Error     string `json:"error"`
+		Code      string `json:"code"`
+		RequestID string `json:"request_id"`
+	}
+	if !strings.HasPrefix(ans.ContentType, "application/json") || json.Unmarshal(ans.Body, &body) != nil ||
+		body.Error == "" || body.Code == "" || body.RequestID == "" {
+		return NotJSON
+	}
+	return Fine
 }
 
 // malformedTarget reports whether target is not a valid request-target

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
 
 	"github.com/reboundhq/rebound/bench"
@@ -160,13 +160,9 @@ func (d *drillRun) start(ctx context.Context) error {
 	return d.seed(ctx)
 }
 
-func (d *drillRun) startOrigin(ctx context.Context) error {
-	p, err := startProc("drill-origin", d.logDir, d.rebound, d.originArgs, d.originEnv...)
-	if err != nil {
-		return err
-	}
-	d.origin = p
-	return waitHealthy(ctx, p, "http://"+d.originAddr+"/health")
+func (d *drillRun) startOrigin(ctx context.Context) (err error) {
+	d.origin, err = startHealthy(ctx, "drill-origin", d.logDir, d.rebound, d.originArgs, d.originEnv, "http://"+d.originAddr+"/health")
+	return err
 }
 
 // superviseEdge runs the edge and restarts it one second after it dies, as
@@ -235,53 +231,20 @@ func (d *drillRun) seed(ctx context.Context) error {
 	return nil
 }
 
-// importLinks uploads n links with codes prefix+i; stop, when set, is closed
-// once the upload has started streaming.
+// importLinks imports n links with codes prefix+i; started, when not nil,
+// is closed once the upload is streaming.
 func (d *drillRun) importLinks(ctx context.Context, prefix string, n int, started chan<- struct{}) (int64, error) {
-	pr, pw := io.Pipe()
-	go func() {
-		var buf []byte
-		buf = append(buf, "short_code,original_url\n"...)
-		for i := range n {
-			buf = fmt.Appendf(buf, "%s%d,https://example.com/drill/%d\n", prefix, i, i)
-			if len(buf) > 32<<10 {
-				if _, err := pw.Write(buf); err != nil {
-					return
-				}
-				buf = buf[:0]
-				if started != nil {
-					close(started)
-					started = nil
-				}
-			}
-		}
-		_, _ = pw.Write(buf)
-		_ = pw.Close()
-	}()
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+d.originAddr+"/urls/bulk", pr)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+drillToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var out struct{ Imported int64 }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return 0, fmt.Errorf("import: status %d: %v", resp.StatusCode, err)
-	}
-	return out.Imported, nil
+	out, err := uploadLinks(ctx, d.originAddr, drillToken, n, func(dst []byte, i int) []byte {
+		return fmt.Appendf(dst, "%s%d,https://example.com/drill/%d\n", prefix, i, i)
+	}, started)
+	return out.Imported, err
 }
 
 // A drill is a name, its fault, and what to do when the fault starts; the
-// returned function ends the fault. After is called once the load is over.
+// returned function ends the fault.
 type drill struct {
 	name, fault string
 	apply       func(ctx context.Context, res *drillResult) (end func())
-	after       func(ctx context.Context, res *drillResult)
 }
 
 func (d *drillRun) drills() []drill {
@@ -360,7 +323,7 @@ func (d *drillRun) drills() []drill {
 			}},
 		{name: "Random-code flood", fault: "4 s of unknown random codes from 16 more connections and 10,000 addresses",
 			apply: func(ctx context.Context, res *drillResult) func() {
-				before := d.edgeMetric("rebound_edge_cache_lookups_total", `tier="postgres"`)
+				before := d.edgeMetric("rebound_edge_cache_lookups_total", "tier", "postgres")
 				flood := d.flood(ctx, func(rnd *rand.Rand, dst []byte) ([]byte, int) {
 					return strconv.AppendUint(append(dst, "/zz"...), rnd.Uint64(), 36), 0
 				}, func(rnd *rand.Rand, h *fasthttp.RequestHeader) {
@@ -368,7 +331,7 @@ func (d *drillRun) drills() []drill {
 				})
 				return func() {
 					r := <-flood
-					after := d.edgeMetric("rebound_edge_cache_lookups_total", `tier="postgres"`)
+					after := d.edgeMetric("rebound_edge_cache_lookups_total", "tier", "postgres")
 					res.FiveXX += fiveXX(r)
 					res.ClicksAccepted += redirects(r) // none expected: every code is unknown
 					res.Notes = append(res.Notes, fmt.Sprintf("flood: %d requests (%s), %0.f Postgres lookups", r.Requests, bench.StatusSummary(r), after-before))
@@ -446,19 +409,8 @@ func (d *drillRun) run(ctx context.Context, dr drill) drillResult {
 	// Accepted clicks: each redirect answered (the floods' were added by
 	// their drills); wait for them to be stored.
 	res.ClicksAccepted += redirects(load)
-	deadline := time.Now().Add(30 * time.Second)
-	stored := int64(0)
-	for time.Now().Before(deadline) {
-		stored = d.count(ctx, `SELECT COALESCE(sum(clicks), 0) FROM url_click_daily`) - storedBefore
-		if stored >= res.ClicksAccepted {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	res.ClicksLost = max(0, res.ClicksAccepted-stored)
-	if dr.after != nil {
-		dr.after(ctx, &res)
-	}
+	stored, _ := waitClicksStored(ctx, d.pg.url(), storedBefore+res.ClicksAccepted, 30*time.Second)
+	res.ClicksLost = max(0, res.ClicksAccepted-(stored-storedBefore))
 	return res
 }
 
@@ -503,20 +455,25 @@ func (d *drillRun) count(ctx context.Context, q string) int64 {
 	return -1
 }
 
-// edgeMetric sums the samples of a metric whose labels contain match.
-func (d *drillRun) edgeMetric(name, match string) float64 {
+// edgeMetric sums the samples of the edge's metric name whose label named
+// label has value.
+func (d *drillRun) edgeMetric(name, label, value string) float64 {
 	resp, err := http.Get("http://" + d.edgeAddr + "/metrics")
 	if err != nil {
 		return 0
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0
+	}
 	sum := 0.0
-	re := regexp.MustCompile(`(?m)^` + name + `\{([^}]*)\} (\S+)$`)
-	for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
-		if strings.Contains(m[1], match) {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
+	for _, m := range fams[name].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == label && lp.GetValue() == value {
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
 		}
 	}
 	return sum
@@ -578,16 +535,14 @@ func (d *drillRun) badInputDrill(ctx context.Context) {
 				r.Statuses[0]++
 			default:
 				r.Statuses[ans.Status]++
-				switch {
-				case ans.Status == 505 && req.Malformed && !t.jsonAlways:
-					r.NetHTTP++
-				case ans.Status >= 500:
-					r.FiveXX++
-				}
-				if ans.Status >= 400 && !strings.HasPrefix(ans.ContentType, "application/json") &&
-					!strings.HasPrefix(req.Name, "HEAD ") && (t.jsonAlways || !req.Malformed) {
-					r.NotJSON++
-				}
+			}
+			switch hostile.Judge(req, ans, err, t.jsonAlways) {
+			case hostile.ServerError:
+				r.FiveXX++
+			case hostile.NetHTTPVersion:
+				r.NetHTTP++
+			case hostile.NotJSON:
+				r.NotJSON++
 			}
 		}
 		fmt.Fprintf(os.Stderr, "drill: bad input to the %s: %d requests, %d 5xx (and %d from net/http), %d errors not JSON\n",

@@ -233,33 +233,15 @@ func (b *benchRun) startServices(ctx context.Context) error {
 }
 
 // restartOrigin starts the origin and waits until it is healthy.
-func (b *benchRun) restartOrigin(ctx context.Context) error {
-	p, err := startProc("origin", b.logDir, b.rebound, b.originBin, b.originEnv...)
-	if err != nil {
-		return err
-	}
-	b.origin = p
-	return waitHealthy(ctx, p, "http://"+b.originAddr+"/health")
+func (b *benchRun) restartOrigin(ctx context.Context) (err error) {
+	b.origin, err = startHealthy(ctx, "origin", b.logDir, b.rebound, b.originBin, b.originEnv, "http://"+b.originAddr+"/health")
+	return err
 }
 
 // checkClicksStored waits (up to two minutes) until Postgres holds a click
 // for every redirect the edge answered, and records how long that took.
 func (b *benchRun) checkClicksStored(ctx context.Context, when string) {
-	start := time.Now()
-	conn, err := pgx.Connect(ctx, b.benchDB)
-	if err != nil {
-		b.report.Notes = append(b.report.Notes, fmt.Sprintf("click check %s: %v", when, err))
-		return
-	}
-	defer conn.Close(ctx)
-	var stored int64
-	for time.Since(start) < 2*time.Minute && ctx.Err() == nil {
-		if err := conn.QueryRow(ctx, `SELECT COALESCE(sum(clicks), 0) FROM url_click_daily`).Scan(&stored); err == nil && stored >= b.accepted {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	took := time.Since(start)
+	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, 2*time.Minute)
 	b.logf("clicks %s: %d accepted, %d stored, in %.1fs", when, b.accepted, stored, took.Seconds())
 	b.figure("Clicks stored "+when, fmt.Sprintf("%d of %d accepted (%.1f s to drain)", stored, b.accepted, took.Seconds()),
 		"every accepted click, exactly once", stored == b.accepted)
@@ -268,46 +250,19 @@ func (b *benchRun) checkClicksStored(ctx context.Context, when string) {
 // importLinks seeds the links with one streamed CSV upload to the origin,
 // which writes them to Postgres and through to Redis.
 func (b *benchRun) importLinks(ctx context.Context) error {
-	pr, pw := io.Pipe()
-	go func() {
-		buf := make([]byte, 0, 64<<10)
-		buf = append(buf, "short_code,original_url\n"...)
-		for i := range b.links {
-			buf = bench.AppendCode(buf, i)
-			buf = append(buf, ',')
-			buf = append(buf, bench.TargetURL(i)...)
-			buf = append(buf, '\n')
-			if len(buf) > 60<<10 {
-				if _, err := pw.Write(buf); err != nil {
-					return
-				}
-				buf = buf[:0]
-			}
-		}
-		_, _ = pw.Write(buf)
-		_ = pw.Close()
-	}()
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+b.originAddr+"/urls/bulk", pr)
+	start := time.Now()
+	out, err := uploadLinks(ctx, b.originAddr, b.token, b.links, func(dst []byte, i int) []byte {
+		dst = append(bench.AppendCode(dst, i), ',')
+		return append(append(dst, bench.TargetURL(i)...), '\n')
+	}, nil)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("import links: %w", err)
-	}
-	defer resp.Body.Close()
-	var out struct{ Imported, Skipped int64 }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return fmt.Errorf("import links: status %d, %v", resp.StatusCode, err)
 	}
 	elapsed := time.Since(start)
 	b.logf("imported %d links in %.1fs (%d skipped)", out.Imported, elapsed.Seconds(), out.Skipped)
 	b.report.Singles = append(b.report.Singles, bench.Single{
 		Name: "CSV import through the origin", Load: fmt.Sprintf("%d links, one text/csv upload", b.links),
-		Result: bench.Result{Requests: 1, Seconds: elapsed.Seconds(), Status: map[int]int64{resp.StatusCode: 1}},
+		Result: bench.Result{Requests: 1, Seconds: elapsed.Seconds(), Status: map[int]int64{http.StatusOK: 1}},
 		Extra: [][2]string{{"seconds", fmt.Sprintf("%.1f", elapsed.Seconds())},
 			{"rows/s", fmt.Sprintf("%.0f", float64(out.Imported)/elapsed.Seconds())},
 			{"imported", strconv.FormatInt(out.Imported, 10)}, {"skipped", strconv.FormatInt(out.Skipped, 10)}},
@@ -370,14 +325,7 @@ func (b *benchRun) startEdgeAndBaseline(ctx context.Context) error {
 		return err
 	}
 	b.baseline, b.baseAddr = base, addr
-	for range 300 {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("baseline did not listen on %s", addr)
+	return waitPort(addr, 30*time.Second)
 }
 
 // redirectLoad is a closed-loop load of browser-like requests.

@@ -135,16 +135,3 @@ func (pg *privatePostgres) kill9() error {
 }
 
 func (pg *privatePostgres) stop() { pg.p.stop() }
-
-// waitPort waits until something listens on addr.
-func waitPort(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := dialTCP(addr); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s after %v", addr, d)
-}

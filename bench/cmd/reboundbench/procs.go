@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -75,6 +77,16 @@ func (p *proc) peakRSS() (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// startHealthy starts a service (see startProc) and waits until healthURL
+// answers 200.
+func startHealthy(ctx context.Context, name, logDir, bin string, args, env []string, healthURL string) (*proc, error) {
+	p, err := startProc(name, logDir, bin, args, env...)
+	if err != nil {
+		return nil, err
+	}
+	return p, waitHealthy(ctx, p, healthURL)
 }
 
 // waitHealthy polls url until it answers 200, the process dies, or 60 s pass.
@@ -177,4 +189,93 @@ func withHost(raw, hostport string) string {
 	return u.String()
 }
 
-func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
+// waitPort waits until something listens on addr.
+func waitPort(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %v", addr, d)
+}
+
+// importResult is the origin's answer to a bulk import.
+type importResult struct {
+	Imported, Skipped int64
+}
+
+// uploadLinks streams n links to the origin's bulk import as one text/csv
+// upload, never holding the file: row appends line i (without the header).
+// started, when not nil, is closed once the first chunk is on its way.
+func uploadLinks(ctx context.Context, originAddr, token string, n int, row func(dst []byte, i int) []byte,
+	started chan<- struct{}) (importResult, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		buf := append(make([]byte, 0, 64<<10), "short_code,original_url\n"...)
+		for i := range n {
+			buf = row(buf, i)
+			if len(buf) > 60<<10 {
+				if _, err := pw.Write(buf); err != nil {
+					return
+				}
+				buf = buf[:0]
+				if started != nil {
+					close(started)
+					started = nil
+				}
+			}
+		}
+		_, _ = pw.Write(buf)
+		_ = pw.Close()
+	}()
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+originAddr+"/urls/bulk", pr)
+	if err != nil {
+		return importResult{}, err
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return importResult{}, fmt.Errorf("import links: %w", err)
+	}
+	defer resp.Body.Close()
+	var out importResult
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("import links: status %d, %v", resp.StatusCode, err)
+	}
+	return out, nil
+}
+
+// waitClicksStored polls Postgres at dbURL until it holds at least want
+// clicks, for at most timeout, reconnecting when Postgres was restarted. It
+// returns the clicks stored and how long the wait took.
+func waitClicksStored(ctx context.Context, dbURL string, want int64, timeout time.Duration) (int64, time.Duration) {
+	start := time.Now()
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(ctx)
+		}
+	}()
+	stored := int64(-1)
+	for time.Since(start) < timeout && ctx.Err() == nil {
+		if conn == nil {
+			conn, _ = pgx.Connect(ctx, dbURL)
+		}
+		if conn != nil {
+			err := conn.QueryRow(ctx, `SELECT COALESCE(sum(clicks), 0) FROM url_click_daily`).Scan(&stored)
+			if err == nil && stored >= want {
+				break
+			}
+			if err != nil {
+				conn.Close(ctx)
+				conn = nil
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return stored, time.Since(start)
+}
