@@ -22,37 +22,50 @@ type clickRec struct {
 
 // Bounds of the click pipeline inside one edge.
 const (
-	clickQueueSize  = 1 << 16 // between handlers and the shipper, per buffer
 	clickBatchSize  = 1000    // clicks per stream message or insert
 	clickMaxBacklog = 500_000 // held while Redis and Postgres are both down
 )
 
-// clickShipper moves queued clicks off the hot path: it numbers them
-// (edge id, sequence), batches them, and ships each batch to the Redis
-// stream, or straight to Postgres when Redis fails. Batches that neither
-// takes stay in a bounded backlog and are retried.
+// clickShipper moves queued clicks off the hot path, in two goroutines so
+// that taking clicks from the handlers never waits for shipping them:
+//
+//   - the collector, every interval (or when a batch's worth is queued),
+//     numbers the handlers' clicks (edge id, sequence) into a bounded backlog;
+//   - the sender ships the backlog from its front in batches, to the Redis
+//     stream or, while Redis fails, straight to Postgres, and retries what
+//     neither takes.
+//
+// Only the collector appends to the backlog and only the sender removes from
+// its front, so the sender ships a prefix without holding the lock.
 type clickShipper struct {
 	queue    clickBuffer
-	edgeID   int64
-	seq      int64
 	cache    *cache.Client
 	store    Store
 	interval time.Duration
-	backlog  []rebound.Click
-	// redisDownUntil: Redis failed recently; ship to Postgres until then.
+	m        *metrics
+	log      *slog.Logger
+
+	// Collector's own.
+	edgeID   int64
+	seq      int64
+	referrer map[string]string // interned referrer hosts: most clicks repeat a few
+
+	mu      sync.Mutex
+	backlog []rebound.Click
+	ready   chan struct{} // the collector added clicks (capacity 1)
+
+	// Sender's own: Redis failed recently; ship to Postgres until then.
 	redisDownUntil time.Time
-	referrer       map[string]string // interned referrer hosts: most clicks repeat a few
-	m              *metrics
-	log            *slog.Logger
-	stop           chan context.Context
-	done           chan struct{}
+
+	stop chan context.Context
+	done chan struct{}
 }
 
-func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, m *metrics, log *slog.Logger) *clickShipper {
+func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, queueSize int, m *metrics, log *slog.Logger) *clickShipper {
 	s := &clickShipper{
-		queue: newClickBuffer(clickQueueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
+		queue: newClickBuffer(queueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
 		m: m, log: log, stop: make(chan context.Context), done: make(chan struct{}),
-		referrer: map[string]string{},
+		referrer: map[string]string{}, ready: make(chan struct{}, 1),
 	}
 	go s.run()
 	return s
@@ -67,26 +80,28 @@ func (s *clickShipper) add(rec *clickRec) {
 	}
 }
 
+// run is the collector; it starts the sender and, when asked to stop,
+// collects a last time and ships what is left until the stop's context ends.
 func (s *clickShipper) run() {
 	defer close(s.done)
+	stopSender, senderDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(senderDone); s.send(stopSender) }()
 	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-s.queue.full:
-			s.drain()
-			s.ship(context.Background())
+			s.collect()
 		case <-tick.C:
-			s.drain()
-			s.ship(context.Background())
+			s.collect()
 		case ctx := <-s.stop:
-			s.drain()
-			for len(s.backlog) > 0 && ctx.Err() == nil {
-				if !s.ship(ctx) {
-					time.Sleep(50 * time.Millisecond)
-				}
+			s.collect()
+			close(stopSender)
+			<-senderDone
+			for !s.ship(ctx) && ctx.Err() == nil {
+				time.Sleep(50 * time.Millisecond)
 			}
-			if n := len(s.backlog); n > 0 {
+			if n := s.backlogLen(); n > 0 {
 				s.m.clicksDropped.Add(float64(n))
 				s.log.Error("clicks lost at shutdown: redis and postgres unavailable", "clicks", n)
 			}
@@ -95,15 +110,27 @@ func (s *clickShipper) run() {
 	}
 }
 
-// drain moves every queued click into the backlog.
-func (s *clickShipper) drain() {
+// collect moves the handlers' clicks into the backlog and wakes the sender.
+func (s *clickShipper) collect() {
 	recs := s.queue.swap()
-	for i := range recs {
-		s.take(&recs[i])
+	if len(recs) > 0 {
+		s.mu.Lock()
+		for i := range recs {
+			s.take(&recs[i])
+		}
+		n := len(s.backlog)
+		s.mu.Unlock()
+		s.m.clickBacklog.Set(float64(n))
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
 	}
 	s.queue.release(recs)
 }
 
+// take numbers one click into the backlog, unless the backlog is full; the
+// caller holds s.mu.
 func (s *clickShipper) take(rec *clickRec) {
 	if len(s.backlog) >= clickMaxBacklog {
 		s.m.clicksDropped.Inc()
@@ -114,7 +141,28 @@ func (s *clickShipper) take(rec *clickRec) {
 		EdgeID: s.edgeID, Seq: s.seq, LinkID: rec.linkID, At: time.Unix(0, rec.at).UTC(),
 		Referrer: s.intern(rec.ref[:rec.refLen]), Bot: rec.bot,
 	})
-	s.m.clickBacklog.Set(float64(len(s.backlog)))
+}
+
+func (s *clickShipper) backlogLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.backlog)
+}
+
+// send ships the backlog whenever the collector adds to it, and retries
+// every interval what could not be shipped, until stop is closed.
+func (s *clickShipper) send(stop <-chan struct{}) {
+	retry := time.NewTicker(s.interval)
+	defer retry.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.ready:
+		case <-retry.C:
+		}
+		s.ship(context.Background())
+	}
 }
 
 // maxInterned bounds the referrer intern table; it starts over when full.
@@ -138,28 +186,34 @@ const (
 	redisRetryAfter = time.Second // how long Redis is skipped after it failed
 )
 
-// ship sends the backlog in batches and reports whether it emptied it.
-// Between batches it moves newly queued clicks into the backlog, so that a
-// slow destination (Postgres while Redis is down) fills the bounded backlog
-// rather than overflowing the handlers' buffer.
+// ship sends the backlog in batches until it is empty or a batch fails,
+// and reports whether it emptied it. It runs on the sender (or, at
+// shutdown, on the collector once the sender has stopped).
 func (s *clickShipper) ship(ctx context.Context) bool {
-	sent := 0
-	for sent < len(s.backlog) {
-		n, ok := s.shipBatch(ctx, s.backlog[sent:])
+	for {
+		s.mu.Lock()
+		pending := s.backlog // the collector only appends past this prefix
+		s.mu.Unlock()
+		if len(pending) == 0 {
+			return true
+		}
+		n, ok := s.shipBatch(ctx, pending)
 		if !ok {
-			break
+			return false
 		}
-		sent += n
-		if sent >= clickBatchSize*16 && sent*2 >= len(s.backlog) {
-			s.backlog = append(s.backlog[:0], s.backlog[sent:]...)
-			sent = 0
+		s.mu.Lock()
+		// The first n are the ones shipped, even if append moved them. Once
+		// they are at least as many as the rest, the rest moves to the front
+		// (amortised O(1) a click), so the array is reused, not reallocated.
+		if left := len(s.backlog) - n; n >= left {
+			s.backlog = append(s.backlog[:0], s.backlog[n:]...)
+		} else {
+			s.backlog = s.backlog[n:]
 		}
-		s.drain()
+		left := len(s.backlog)
+		s.mu.Unlock()
+		s.m.clickBacklog.Set(float64(left))
 	}
-	// Move what is left to the front, keeping the array for the next clicks.
-	s.backlog = append(s.backlog[:0], s.backlog[sent:]...)
-	s.m.clickBacklog.Set(float64(len(s.backlog)))
-	return len(s.backlog) == 0
 }
 
 // shipBatch ships the first clicks of pending, to the Redis stream or, while
@@ -191,7 +245,7 @@ func (s *clickShipper) shipBatch(ctx context.Context, pending []rebound.Click) (
 	return 0, false
 }
 
-// close drains the queue and ships what is pending, giving up when ctx ends.
+// close collects and ships what is pending, giving up when ctx ends.
 func (s *clickShipper) close(ctx context.Context) {
 	select {
 	case s.stop <- ctx:
@@ -203,16 +257,19 @@ func (s *clickShipper) close(ctx context.Context) {
 // clickBuffer is the queue between request handlers and the shipper: a
 // mutex-guarded slice that the shipper swaps for an empty one. A handler
 // pays one uncontended lock and a copy; no goroutine is woken per click, as
-// a channel would. It signals full once a batch's worth is waiting.
+// a channel would. It signals full once half its room, or a batch's worth,
+// is taken, so the collector empties it well before it overflows.
 type clickBuffer struct {
-	mu    sync.Mutex
-	recs  []clickRec // filled by handlers, never grown past its capacity
-	spare []clickRec // empty, handed back by the shipper
-	full  chan struct{}
+	mu     sync.Mutex
+	recs   []clickRec // filled by handlers, never grown past its capacity
+	spare  []clickRec // empty, handed back by the shipper
+	full   chan struct{}
+	fullAt int
 }
 
 func newClickBuffer(size int) clickBuffer {
-	return clickBuffer{recs: make([]clickRec, 0, size), spare: make([]clickRec, 0, size), full: make(chan struct{}, 1)}
+	return clickBuffer{recs: make([]clickRec, 0, size), spare: make([]clickRec, 0, size), full: make(chan struct{}, 1),
+		fullAt: max(1, min(clickBatchSize, size/2))}
 }
 
 // add appends rec unless the buffer is full, and reports whether it did.
@@ -225,7 +282,7 @@ func (b *clickBuffer) add(rec *clickRec) bool {
 	}
 	b.recs = append(b.recs, *rec)
 	b.mu.Unlock()
-	if n+1 == clickBatchSize {
+	if n+1 == b.fullAt {
 		select {
 		case b.full <- struct{}{}:
 		default:

@@ -168,3 +168,39 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestNoClickDroppedWhileShippingIsSlow: with Redis cut and Postgres slow,
+// shipping a batch takes seconds; the clicks handlers queue meanwhile must
+// go to the bounded backlog, not overflow the small handler buffer, and all
+// of them are stored in Postgres once it is fast again (Redis stays cut: the
+// harness runs no origin to move clicks from the stream).
+func TestNoClickDroppedWhileShippingIsSlow(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{ClickQueueSize: 64}})
+	l := h.link(postgres.NewLink{ShortCode: "slowship", OriginalURL: "https://example.com/s", IsActive: true})
+	if a := h.get("/slowship"); a.status != 302 {
+		t.Fatalf("warm-up: %d", a.status)
+	}
+	testenv.Eventually(t, 5*time.Second, "warm-up click in the stream", func() bool {
+		n, _ := h.cache.PendingClicks(t.Context())
+		return n == 1
+	})
+	h.redisProxy.Cut()
+	h.pgProxy.SetLatency(700 * time.Millisecond)
+	const burst = 600
+	for i := range burst {
+		if a := h.get("/slowship"); a.status != 302 { // served from the in-process tier
+			t.Fatalf("redirect %d: %d", i, a.status)
+		}
+		if i%100 == 0 {
+			time.Sleep(300 * time.Millisecond) // spread over the slow shipping
+		}
+	}
+	if d := h.metric("rebound_edge_clicks_dropped_total"); d != 0 {
+		t.Fatalf("%v clicks dropped while shipping was slow", d)
+	}
+	h.pgProxy.SetLatency(0)
+	testenv.Eventually(t, 20*time.Second, "every click of the burst stored", func() bool {
+		n, err := h.db.ClickCount(t.Context(), l.ID)
+		return err == nil && n == burst
+	})
+}

@@ -50,6 +50,9 @@ type Options struct {
 	RateLimitClients   int // default 100,000
 	TrustedProxies     []netip.Prefix
 	ClickFlushInterval time.Duration // default 100ms
+	// ClickQueueSize bounds the clicks handlers may queue between two
+	// collections by the shipper; default 65,536.
+	ClickQueueSize int
 	// Subscribe, when true, follows the invalidation channel. Tests that
 	// drive invalidation by hand leave it off.
 	Subscribe bool
@@ -102,7 +105,7 @@ func New(opts Options) *Server {
 	_, _ = rand.Read(seed[:])
 	edgeID := int64(binary.BigEndian.Uint64(seed[:]) >> 1)
 	hex.Encode(s.idPrefix[:], seed[:4])
-	s.clicks = newClickShipper(edgeID, opts.Cache, opts.Store, opts.ClickFlushInterval, m, opts.Logger)
+	s.clicks = newClickShipper(edgeID, opts.Cache, opts.Store, opts.ClickFlushInterval, opts.ClickQueueSize, m, opts.Logger)
 	s.metricsH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler:              s.Handle,
@@ -152,6 +155,9 @@ func setDefaults(o *Options) {
 	}
 	if o.RateLimitClients <= 0 {
 		o.RateLimitClients = 100_000
+	}
+	if o.ClickQueueSize <= 0 {
+		o.ClickQueueSize = 1 << 16
 	}
 	if o.ClickFlushInterval <= 0 {
 		o.ClickFlushInterval = 100 * time.Millisecond
