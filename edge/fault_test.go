@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -199,8 +200,14 @@ func TestNoClickDroppedWhileShippingIsSlow(t *testing.T) {
 		t.Fatalf("%v clicks dropped while shipping was slow", d)
 	}
 	h.pgProxy.SetLatency(0)
-	testenv.Eventually(t, 20*time.Second, "every click of the burst stored", func() bool {
-		n, err := h.db.ClickCount(t.Context(), l.ID)
-		return err == nil && n == burst
+	var stored int64
+	var err error
+	t.Cleanup(func() { t.Logf("stored %d clicks of %d (%v)", stored, burst, err) })
+	// Generous: connections that timed out through the 700 ms proxy are
+	// replaced first, and one full -race suite on two busy cores once needed
+	// more than 20 s. Whether the count was short or over shows in the log.
+	testenv.Eventually(t, 60*time.Second, "every click of the burst stored", func() bool {
+		stored, err = h.db.ClickCount(context.Background(), l.ID)
+		return err == nil && stored == burst
 	})
 }
