@@ -71,7 +71,7 @@ func breakerSettings(name string, m *metrics, openFor time.Duration) gobreaker.S
 // resolve returns the entry of code, which may be an absent entry.
 func (r *resolver) resolve(ctx context.Context, code []byte, now time.Time) (*entry, error) {
 	var stale *entry
-	if e, ok := r.local.get(code); ok {
+	if e, ok := r.local.get(code, now.UnixNano()); ok {
 		if r.subscribed.Load() || now.UnixNano()-e.loadedAt < int64(lostFreshness) {
 			r.m.localHit.Inc()
 			return e, nil
@@ -133,7 +133,7 @@ func (r *resolver) keep(code string, e *entry, epoch uint64) {
 // flight first reuses an entry loaded after this request began, and keeps
 // its own answer in process before it completes.
 func (r *resolver) fromDB(code string, now time.Time, epoch uint64) (*entry, error) {
-	if e, ok := r.local.get([]byte(code)); ok && e.loadedAt >= now.UnixNano() {
+	if e, ok := r.local.get([]byte(code), now.UnixNano()); ok && e.loadedAt >= now.UnixNano() {
 		return e, nil
 	}
 	timer := time.NewTimer(dbQueueTimeout)
