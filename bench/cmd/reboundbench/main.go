@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,7 @@ type benchRun struct {
 	originEnv                      []string
 	benchDB                        string
 	pgProxy, redisProxy            *faultproxy.Proxy
+	edgeProxiedEnv                 []string // the edge's environment behind the proxies
 	// accepted counts the redirects the edge answered, each a click it
 	// accepted and must eventually store.
 	accepted int64
@@ -160,6 +162,9 @@ func (b *benchRun) run(ctx context.Context) error {
 	}
 	b.checkClicksStored(ctx, "after a graceful origin restart")
 	b.wholeSystem(ctx)
+	if err := b.moveEdgeBehindProxies(ctx); err != nil {
+		return err
+	}
 	b.faultDrills(ctx)
 	b.checkClicksStored(ctx, "at the end of the run")
 	b.handlerAllocs(ctx)
@@ -179,8 +184,9 @@ func (b *benchRun) stopAll() {
 	}
 }
 
-// startServices makes a fresh database and key prefix, the fault proxies
-// the edge will sit behind, and starts the origin.
+// startServices makes a fresh database and key prefix and the fault
+// proxies the edge will sit behind for the drills, and starts the origin
+// and the edge.
 func (b *benchRun) startServices(ctx context.Context) error {
 	dbURL, redisURL := os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
 	if dbURL == "" || redisURL == "" {
@@ -222,13 +228,26 @@ func (b *benchRun) startServices(ctx context.Context) error {
 	if err := b.restartOrigin(ctx); err != nil {
 		return err
 	}
-	// The edge reaches Postgres and Redis only through the proxies, so the
-	// drills can cut them while the origin keeps its own connections.
-	b.edge, err = startProc("edge", b.logDir, b.rebound, []string{"edge", "-env", ""},
-		append(common, "DATABASE_URL="+withHost(benchDB, b.pgProxy.Addr()), "REDIS_URL="+withHost(redisURL, b.redisProxy.Addr()),
-			// The limiter stays on, so its cost is measured, but never refuses:
-			// all the load comes from one address.
-			"REBOUND_EDGE_ADDR="+b.edgeAddr, "REBOUND_RATE_LIMIT=1000000000", "REBOUND_RATE_BURST=1000000000")...)
+	// The limiter stays on, so its cost is measured, but never refuses: all
+	// the load comes from one address.
+	edgeCommon := append(common, "REBOUND_EDGE_ADDR="+b.edgeAddr, "REBOUND_RATE_LIMIT=1000000000", "REBOUND_RATE_BURST=1000000000")
+	b.edgeProxiedEnv = append(slices.Clone(edgeCommon),
+		"DATABASE_URL="+withHost(benchDB, b.pgProxy.Addr()), "REDIS_URL="+withHost(redisURL, b.redisProxy.Addr()))
+	// The measured scenarios run the edge connected straight to Postgres and
+	// Redis, as deployed: a proxy in the path would add its own copies and
+	// round-trip time to every Redis batch.
+	b.edge, err = startProc("edge", b.logDir, b.rebound, edgeArgs, append(edgeCommon, "DATABASE_URL="+benchDB, "REDIS_URL="+redisURL)...)
+	return err
+}
+
+var edgeArgs = []string{"edge", "-env", ""}
+
+// moveEdgeBehindProxies restarts the edge (a graceful stop, which flushes
+// its clicks) so that it reaches Postgres and Redis only through the
+// proxies, which the drills cut while the origin keeps its own connections.
+func (b *benchRun) moveEdgeBehindProxies(ctx context.Context) (err error) {
+	b.edge.stop()
+	b.edge, err = startHealthy(ctx, "edge", b.logDir, b.rebound, edgeArgs, b.edgeProxiedEnv, "http://"+b.edgeAddr+"/health")
 	return err
 }
 
@@ -482,7 +501,7 @@ const (
 func (b *benchRun) write(reportPath, chartPath, jsonPath, readmePath string) error {
 	b.report.Notes = append(b.report.Notes,
 		"The load generator (bench.Run, on fasthttp's HostClient) runs on the same 2 cores as the server it measures, for the baseline and the edge alike; ratios, not absolute rates, are the claim.",
-		"The edge runs as its own process with the rate limiter on but set to never refuse (all load comes from one address), behind TCP proxies to Postgres and Redis that the drills cut. Every redirect request carries a browser User-Agent and a Referer, for the bare server too.",
+		"The edge runs as its own process with the rate limiter on but set to never refuse (all load comes from one address). It connects straight to Postgres and Redis for the edge-against-bare-server scenarios; for the fault drills it is restarted behind TCP proxies to them, which the drills cut. Every redirect request carries a browser User-Agent and a Referer, for the bare server too.",
 		"Rows marked click storage deferred ran with the origin stopped: the edge queued each click in the Redis stream, and the restarted origin stored them afterwards (see the clicks-stored figures). The rows marked clicks stored live had the origin and Postgres inserting every click as a row and a click event on the same two cores as the edge, the load generator and the bare server.",
 		"Drill recovery: 'ok again after' is the time from the proxy letting traffic through again until the edge's /health reports the dependency ok (polled every 50 ms). 'Throughput back within' counts whole seconds of the run until one with no failure and 90% of the throughput before the fault; on this shared box the edge also pushes its click backlog then.",
 		"Raw results: bench/results/latest.json; logs of the processes beside it.")
