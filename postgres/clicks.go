@@ -12,6 +12,11 @@ import (
 // (same edge and sequence) is skipped, so redelivering a batch counts nothing
 // twice. Clicks of links deleted meanwhile are dropped. It returns the number
 // of clicks newly stored.
+//
+// Rows are written in key order (clicks by edge and sequence, counters by
+// link and day): batches written at once by several origins, or by an edge
+// while Redis is down, touch the same counter rows, and taking their locks in
+// whatever order the aggregate produced deadlocked them.
 func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error) {
 	if len(clicks) == 0 {
 		return 0, nil
@@ -35,6 +40,7 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::boolean[])
 				AS t(edge_id, seq, url_id, at, referrer, bot)
 			WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id)
+			ORDER BY t.edge_id, t.seq
 			ON CONFLICT DO NOTHING
 			RETURNING url_id, at, referrer, bot
 		), ev AS (
@@ -44,7 +50,7 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 		), daily AS (
 			INSERT INTO url_click_daily AS d (url_id, day, clicks, bots)
 			SELECT url_id, (at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE bot)
-			FROM ins GROUP BY 1, 2
+			FROM ins GROUP BY 1, 2 ORDER BY 1, 2
 			ON CONFLICT (url_id, day) DO UPDATE SET clicks = d.clicks + EXCLUDED.clicks, bots = d.bots + EXCLUDED.bots
 		)
 		SELECT count(*) FROM ins`, edge, seq, link, at, ref, bot).Scan(&n)
