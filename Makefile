@@ -11,7 +11,7 @@ run:
 ## test: start Postgres and Redis if needed, run every test with the race detector,
 ## then the allocation tests without it (the race detector allocates)
 test:
-	@eval "$$(bash scripts/services.sh)" && \
+	@eval "$$(bash scripts/services.sh)" && bash scripts/testtools.sh && \
 	  go vet ./... && \
 	  go test -race -count=1 -timeout 15m -coverpkg=./... -coverprofile=cover.out ./... && \
 	  go test -count=1 -run 'AllocatesNothing' ./edge/ && \
