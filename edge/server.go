@@ -94,7 +94,7 @@ func New(opts Options) *Server {
 		errorLog: rate.Sometimes{Interval: time.Second}}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
-		redis: newRedisBatcher(opts.Cache, 1, 512, redisTimeout),
+		redis: newRedisBatcher(opts.Cache, 512, redisTimeout),
 		cache: opts.Cache, store: opts.Store, dbSlots: make(chan struct{}, opts.DBConcurrency),
 		permanentMaxAge: opts.PermanentMaxAge, m: m,
 	}

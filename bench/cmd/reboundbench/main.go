@@ -53,6 +53,7 @@ type benchRun struct {
 	originEnv                      []string
 	benchDB                        string
 	pgProxy, redisProxy            *faultproxy.Proxy
+	edgeBin                        []string // how to start the edge again
 	edgeProxiedEnv                 []string // the edge's environment behind the proxies
 	// accepted counts the redirects the edge answered, each a click it
 	// accepted and must eventually store.
@@ -236,18 +237,17 @@ func (b *benchRun) startServices(ctx context.Context) error {
 	// The measured scenarios run the edge connected straight to Postgres and
 	// Redis, as deployed: a proxy in the path would add its own copies and
 	// round-trip time to every Redis batch.
-	b.edge, err = startProc("edge", b.logDir, b.rebound, edgeArgs, append(edgeCommon, "DATABASE_URL="+benchDB, "REDIS_URL="+redisURL)...)
+	b.edgeBin = []string{"edge", "-env", ""}
+	b.edge, err = startProc("edge", b.logDir, b.rebound, b.edgeBin, append(edgeCommon, "DATABASE_URL="+benchDB, "REDIS_URL="+redisURL)...)
 	return err
 }
-
-var edgeArgs = []string{"edge", "-env", ""}
 
 // moveEdgeBehindProxies restarts the edge (a graceful stop, which flushes
 // its clicks) so that it reaches Postgres and Redis only through the
 // proxies, which the drills cut while the origin keeps its own connections.
 func (b *benchRun) moveEdgeBehindProxies(ctx context.Context) (err error) {
 	b.edge.stop()
-	b.edge, err = startHealthy(ctx, "edge", b.logDir, b.rebound, edgeArgs, b.edgeProxiedEnv, "http://"+b.edgeAddr+"/health")
+	b.edge, err = startHealthy(ctx, "edge", b.logDir, b.rebound, b.edgeBin, b.edgeProxiedEnv, "http://"+b.edgeAddr+"/health")
 	return err
 }
 
