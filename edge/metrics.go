@@ -96,7 +96,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.clicksShipped.WithLabelValues(dep)
 	}
 	reg.MustRegister(requests, lookups, m.duration, m.inFlight, m.rateLimited, m.invalidations, m.subscribed,
-		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerState, m.breakerTransitions)
+		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerState, m.breakerTransitions,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -111,9 +112,4 @@ func (m *metrics) status(code int) {
 func (m *metrics) breakerChanged(dep string, to gobreaker.State) {
 	m.breakerState.WithLabelValues(dep).Set(float64(to))
 	m.breakerTransitions.WithLabelValues(dep, to.String()).Inc()
-}
-
-// registerRuntime adds the Go runtime and process collectors.
-func registerRuntime(reg prometheus.Registerer) {
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }

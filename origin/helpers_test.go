@@ -2,7 +2,6 @@ package origin_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -39,14 +38,6 @@ func newEnv(t testing.TB) *env {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
-}
-
-// runBackground runs the origin's background work for the rest of the test.
-func (e *env) runBackground() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); e.srv.Run(ctx) }()
-	e.t.Cleanup(func() { cancel(); <-done })
 }
 
 // response is an answer with its body decoded when it is JSON.

@@ -120,6 +120,8 @@ func TestMetricsOfBothServices(t *testing.T) {
 			"rebound_dependency_up":                      dto.MetricType_GAUGE,
 			"rebound_postgres_pool_acquired_connections": dto.MetricType_GAUGE,
 			"rebound_redis_pool_connections":             dto.MetricType_GAUGE,
+			"process_resident_memory_bytes":              dto.MetricType_GAUGE,
+			"go_goroutines":                              dto.MetricType_GAUGE,
 		},
 		originURL: {
 			"rebound_origin_http_requests_total":           dto.MetricType_COUNTER,
@@ -130,6 +132,8 @@ func TestMetricsOfBothServices(t *testing.T) {
 			"rebound_dependency_up":                        dto.MetricType_GAUGE,
 			"rebound_postgres_pool_acquired_connections":   dto.MetricType_GAUGE,
 			"rebound_redis_pool_connections":               dto.MetricType_GAUGE,
+			"process_resident_memory_bytes":                dto.MetricType_GAUGE,
+			"go_goroutines":                                dto.MetricType_GAUGE,
 		},
 	}
 	exported := map[string]bool{}
