@@ -68,3 +68,51 @@ func TestLinkStates(t *testing.T) {
 		t.Fatalf("count %d %v", n, err)
 	}
 }
+
+// recorder is an Invalidator that hands every message to the test.
+type recorder struct {
+	codes chan string
+	live  chan bool
+}
+
+func (r recorder) Invalidate(code string)        { r.codes <- code }
+func (r recorder) InvalidateAll()                {}
+func (r recorder) SubscriptionChanged(live bool) { r.live <- live }
+
+func TestStoreWritesThroughAndInvalidates(t *testing.T) {
+	c := testenv.NewCache(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := recorder{codes: make(chan string, 8), live: make(chan bool, 8)}
+	go c.Subscribe(ctx, rec)
+	select {
+	case <-rec.live:
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscription never went live")
+	}
+	a := rebound.Link{ID: 1, ShortCode: "a", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302}
+	b := rebound.Link{ID: 2, ShortCode: "b", OriginalURL: "https://b.org", IsActive: true, RedirectType: 301}
+	if err := c.StoreLinks(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StoreAbsent(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]cache.Lookup, 3)
+	if err := c.GetLinks(ctx, []string{"a", "b", "gone"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Entry.URL != "https://a.org" || out[1].Entry.URL != "https://b.org" || out[2].State != cache.Absent {
+		t.Fatalf("entries %+v", out)
+	}
+	for _, want := range []string{"a", "b", "gone"} {
+		select {
+		case got := <-rec.codes:
+			if got != want {
+				t.Fatalf("invalidated %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no invalidation of %q", want)
+		}
+	}
+}

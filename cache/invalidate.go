@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reboundhq/rebound"
 )
 
 // allCodes, sent on the channel, tells edges to drop their whole in-process tier.
@@ -22,6 +24,37 @@ func (c *Client) Publish(ctx context.Context, codes ...string) error {
 	}
 	if err := c.rdb.Publish(ctx, c.channel(), strings.Join(codes, "\n")).Err(); err != nil {
 		return fmt.Errorf("publish invalidation of %d codes: %w", len(codes), err)
+	}
+	return nil
+}
+
+// StoreLinks writes links' entries through and, in the same round trip,
+// tells every edge to drop its in-process copies of them. An API write waits
+// for this before it answers, so it is one round trip rather than two.
+func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	pipe := c.rdb.Pipeline()
+	codes := make([]string, len(links))
+	for i, l := range links {
+		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
+		codes[i] = l.ShortCode
+	}
+	pipe.Publish(ctx, c.channel(), strings.Join(codes, "\n"))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("write through and invalidate %d links: %w", len(links), err)
+	}
+	return nil
+}
+
+// StoreAbsent is StoreLinks for a code that names no link any more.
+func (c *Client) StoreAbsent(ctx context.Context, code string) error {
+	pipe := c.rdb.Pipeline()
+	pipe.Set(ctx, c.linkKey(code), absent, c.negTTL)
+	pipe.Publish(ctx, c.channel(), code)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("mark %q absent and invalidate: %w", code, err)
 	}
 	return nil
 }

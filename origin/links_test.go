@@ -37,11 +37,21 @@ func TestCreateLink(t *testing.T) {
 	// Codes are case-sensitive.
 	e.createLink(map[string]any{"original_url": "http://x.org", "short_code": "my_code-1"})
 
-	// The create wrote its event in the same transaction.
+	// The create wrote its event in the same statement.
 	r = e.do("GET", fmt.Sprintf("/events?url_id=%d&event_type=created", r.num("id")), nil)
 	e.want(r, 200, "")
 	if r.num("total") != 1 {
 		t.Fatalf("created events: %s", r.body)
+	}
+	r = e.do("GET", fmt.Sprintf("/events?user_id=%d&event_type=created", uid), nil)
+	data, _ := r.json["data"].([]any)
+	if len(data) != 1 {
+		t.Fatalf("created events of the owner: %s", r.body)
+	}
+	ev := data[0].(map[string]any)
+	details, _ := ev["details"].(map[string]any)
+	if details["short_code"] != code || details["original_url"] != "https://example.com/a?b=c" || ev["timestamp"] == "" {
+		t.Fatalf("created event %v", ev)
 	}
 }
 

@@ -36,28 +36,16 @@ const syncTimeout = time.Second
 func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	if err := c.cache.PutLink(ctx, l); err != nil {
-		c.retry(l.ShortCode, err)
-		return
-	}
-	if err := c.cache.Publish(ctx, l.ShortCode); err != nil {
+	if err := c.cache.StoreLinks(ctx, l); err != nil {
 		c.retry(l.ShortCode, err)
 	}
 }
 
 // storedMany writes imported links through and invalidates them.
 func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error {
-	codes := make([]string, len(links))
-	for i, l := range links {
-		codes[i] = l.ShortCode
-	}
-	err := c.cache.PutLinks(ctx, links)
-	if err == nil {
-		err = c.cache.Publish(ctx, codes...)
-	}
-	if err != nil {
-		for _, code := range codes {
-			c.retry(code, err)
+	if err := c.cache.StoreLinks(ctx, links...); err != nil {
+		for _, l := range links {
+			c.retry(l.ShortCode, err)
 		}
 	}
 	return nil // the rows are in Postgres; the retry loop owns the cache now
@@ -67,11 +55,7 @@ func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error 
 func (c *cacheSync) removed(ctx context.Context, code string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	if err := c.cache.PutAbsent(ctx, code); err != nil {
-		c.retry(code, err)
-		return
-	}
-	if err := c.cache.Publish(ctx, code); err != nil {
+	if err := c.cache.StoreAbsent(ctx, code); err != nil {
 		c.retry(code, err)
 	}
 }
@@ -130,12 +114,9 @@ func (c *cacheSync) resync(ctx context.Context, code string) error {
 	l, err := c.store.LinkByCode(ctx, code)
 	switch {
 	case rebound.ErrorCode(err) == rebound.ENotFound:
-		err = c.cache.PutAbsent(ctx, code)
-	case err == nil:
-		err = c.cache.PutLink(ctx, l)
-	}
-	if err != nil {
+		return c.cache.StoreAbsent(ctx, code)
+	case err != nil:
 		return err
 	}
-	return c.cache.Publish(ctx, code)
+	return c.cache.StoreLinks(ctx, l)
 }
