@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,26 @@ func TestDefaults(t *testing.T) {
 	}
 	if err := c.RequireAuth(); err == nil || !strings.Contains(err.Error(), "REBOUND_API_TOKENS") {
 		t.Fatalf("origin without tokens: %v", err)
+	}
+}
+
+func TestPoolSizes(t *testing.T) {
+	c, err := config.FromLookup(lookup(map[string]string{"REBOUND_EDGE_DB_CONCURRENCY": "10"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := max(4, 2*runtime.GOMAXPROCS(0)); c.OriginDBMaxConns() != want {
+		t.Errorf("origin pool %d by default, want %d", c.OriginDBMaxConns(), want)
+	}
+	if c.EdgeDBMaxConns() != 14 {
+		t.Errorf("edge pool %d by default with 10 lookups at once, want 14", c.EdgeDBMaxConns())
+	}
+	c, err = config.FromLookup(lookup(map[string]string{"REBOUND_DB_MAX_CONNS": "7"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OriginDBMaxConns() != 7 || c.EdgeDBMaxConns() != 7 {
+		t.Errorf("pools %d and %d with REBOUND_DB_MAX_CONNS=7", c.OriginDBMaxConns(), c.EdgeDBMaxConns())
 	}
 }
 

@@ -23,7 +23,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns), Lazy: true})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.EdgeDBMaxConns()), Lazy: true})
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,12 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.DBMaxConns)})
+	// The whole pool is opened (and warmed) at start, in the background, and
+	// kept: a burst of writes on an empty pool made it open connections
+	// while requests queued for them, and twenty fresh Postgres backends
+	// starting at once kept two cores busy for half a second. The pool is
+	// small (see OriginDBMaxConns), so this costs Postgres little.
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.OriginDBMaxConns()), MinConns: int32(cfg.OriginDBMaxConns())})
 	if err != nil {
 		return err
 	}
