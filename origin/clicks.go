@@ -45,10 +45,19 @@ func (s *Server) consumeClicks(ctx context.Context) {
 			if len(batches) == 0 {
 				continue
 			}
-			// Finish the batch in hand even when asked to stop: it is already
-			// claimed by this consumer.
-			if err := s.storeBatches(context.WithoutCancel(ctx), batches); err != nil {
+			// Finish the batches in hand even when asked to stop: they are
+			// claimed by this consumer. While Postgres fails, keep retrying
+			// them rather than reading more: a batch left pending waits the
+			// claim idle time (30 s) before any consumer takes it again.
+			for {
+				err := s.storeBatches(context.WithoutCancel(ctx), batches)
+				if err == nil {
+					break
+				}
 				s.log.Warn("store clicks", "err", err)
+				if ctx.Err() != nil {
+					break // stopping: the batches stay pending for the next consumer
+				}
 				backoff()
 			}
 		}

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/origin"
+	"github.com/reboundhq/rebound/postgres"
 )
 
 // TestRedisOutage: health turns degraded with 503, writes still succeed
@@ -67,3 +69,59 @@ func TestRedisOutage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPostgresOutageKeepsClicksInHand: a batch of clicks the consumer read
+// while Postgres was down is stored as soon as Postgres is back. It used to
+// be left pending in the stream, where it waited 30 s (the claim idle time)
+// before any consumer took it again, while the consumer read new batches
+// only to fail on them too.
+func TestPostgresOutageKeepsClicksInHand(t *testing.T) {
+	dsn := testenv.NewDatabase(t)
+	pu, _ := url.Parse(dsn)
+	proxy, err := faultproxy.New(pu.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	pu.Host = proxy.Addr()
+	db, err := postgres.Open(context.Background(), pu.String(), postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	c := testenv.NewCache(t)
+	srv := origin.New(origin.Options{Store: db, Cache: c, PublicURL: "http://s", Tokens: []string{token},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e := &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
+
+	id := e.createLink(map[string]any{"original_url": "https://example.com/c", "short_code": "kept"}).num("id")
+	clicks := func(from, n int64) []rebound.Click {
+		out := make([]rebound.Click, n)
+		for i := range out {
+			out[i] = rebound.Click{EdgeID: 7, Seq: from + int64(i), LinkID: id, At: time.Now()}
+		}
+		return out
+	}
+	stored := func() int64 {
+		r := e.do("GET", "/urls/"+itoa(id)+"/stats", nil)
+		return r.num("clicks")
+	}
+	if err := c.AddClicks(ctx, clicks(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, "clicks stored before the outage", func() bool { return stored() == 2 })
+
+	proxy.Cut()
+	if err := c.AddClicks(ctx, clicks(3, 5)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the consumer reads the batch and fails to store it, more than once
+	proxy.Restore()
+	testenv.Eventually(t, 5*time.Second, "clicks read during the outage stored once it is over", func() bool { return stored() == 7 })
+}
