@@ -47,7 +47,7 @@ func TestLinkStates(t *testing.T) {
 	if err := c.PutLink(ctx, l); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PutAbsent(ctx, "gone"); err != nil {
+	if err := c.StoreAbsent(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	// A fill never overwrites what a write put there.

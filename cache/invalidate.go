@@ -36,9 +36,9 @@ func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
 		return nil
 	}
 	pipe := c.rdb.Pipeline()
+	c.queueLinks(ctx, pipe, links)
 	codes := make([]string, len(links))
 	for i, l := range links {
-		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
 		codes[i] = l.ShortCode
 	}
 	pipe.Publish(ctx, c.channel(), strings.Join(codes, "\n"))
@@ -48,7 +48,8 @@ func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
 	return nil
 }
 
-// StoreAbsent is StoreLinks for a code that names no link any more.
+// StoreAbsent is StoreLinks for a code that names no link any more: it
+// remembers that for the negative TTL.
 func (c *Client) StoreAbsent(ctx context.Context, code string) error {
 	pipe := c.rdb.Pipeline()
 	pipe.Set(ctx, c.linkKey(code), absent, c.negTTL)

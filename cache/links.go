@@ -91,17 +91,18 @@ func lookupOf(v string) Lookup {
 	return Lookup{State: Found, Entry: e}
 }
 
-// PutLink writes a link's entry (write-through after a change).
+// PutLink writes a link's entry without telling the edges, which keep any
+// copy they hold until it expires. A change to a link goes through
+// StoreLinks instead.
 func (c *Client) PutLink(ctx context.Context, l rebound.Link) error {
 	return c.PutLinks(ctx, []rebound.Link{l})
 }
 
-// PutLinks writes many links' entries in one pipeline.
+// PutLinks writes many links' entries in one pipeline, without telling the
+// edges (seeding a cache, say).
 func (c *Client) PutLinks(ctx context.Context, links []rebound.Link) error {
 	pipe := c.rdb.Pipeline()
-	for _, l := range links {
-		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
-	}
+	c.queueLinks(ctx, pipe, links)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write %d links: %w", len(links), err)
 	}
@@ -117,12 +118,11 @@ func (c *Client) FillLink(ctx context.Context, code string, e Entry) error {
 	return nil
 }
 
-// PutAbsent remembers for a short time that code names no link.
-func (c *Client) PutAbsent(ctx context.Context, code string) error {
-	if err := c.rdb.Set(ctx, c.linkKey(code), absent, c.negTTL).Err(); err != nil {
-		return fmt.Errorf("mark %q absent: %w", code, err)
+// queueLinks adds the writes of links' entries to pipe.
+func (c *Client) queueLinks(ctx context.Context, pipe redis.Pipeliner, links []rebound.Link) {
+	for _, l := range links {
+		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
 	}
-	return nil
 }
 
 // FillAbsent is PutAbsent for a read-through: it never overwrites an entry.

@@ -67,14 +67,9 @@ func runImport(ctx context.Context, env cmdEnv, args []string) error {
 	if kind == csvimport.Links {
 		opts.Stored = func(ctx context.Context, links []rebound.Link) error {
 			// Redis is a cache: when it is down the edges read Postgres.
-			if err := c.PutLinks(ctx, links); err != nil {
+			if err := c.StoreLinks(ctx, links...); err != nil {
 				log.Warn("imported links not cached", "err", err)
 			}
-			codes := make([]string, len(links))
-			for i, l := range links {
-				codes[i] = l.ShortCode
-			}
-			_ = c.Publish(ctx, codes...)
 			return nil
 		}
 	}
