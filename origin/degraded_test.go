@@ -2,9 +2,6 @@ package origin_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
@@ -14,7 +11,6 @@ import (
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/internal/testenv"
-	"github.com/reboundhq/rebound/origin"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -36,15 +32,8 @@ func TestRedisOutage(t *testing.T) {
 	c := cache.New(rdb, cache.Options{Prefix: prefix})
 	direct := testenv.NewCache(t)
 	direct = cache.New(direct.Redis(), cache.Options{Prefix: prefix})
-	srv := origin.New(origin.Options{Store: db, Cache: c, PublicURL: "http://s", Tokens: []string{token},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	e := &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
+	e := serveEnv(t, db, c)
+	e.runBackground()
 
 	r := e.createLink(map[string]any{"original_url": "https://example.com/1", "short_code": "outage"})
 	proxy.Cut()
@@ -90,15 +79,8 @@ func TestPostgresOutageKeepsClicksInHand(t *testing.T) {
 	}
 	t.Cleanup(db.Close)
 	c := testenv.NewCache(t)
-	srv := origin.New(origin.Options{Store: db, Cache: c, PublicURL: "http://s", Tokens: []string{token},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	e := &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
+	e := serveEnv(t, db, c)
+	e.runBackground()
 
 	id := e.createLink(map[string]any{"original_url": "https://example.com/c", "short_code": "kept"}).num("id")
 	clicks := func(from, n int64) []rebound.Click {
@@ -112,6 +94,7 @@ func TestPostgresOutageKeepsClicksInHand(t *testing.T) {
 		r := e.do("GET", "/urls/"+itoa(id)+"/stats", nil)
 		return r.num("clicks")
 	}
+	ctx := context.Background()
 	if err := c.AddClicks(ctx, clicks(1, 2)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package origin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,7 +31,13 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, _ := testenv.NewDB(t)
-	c := testenv.NewCache(t)
+	return serveEnv(t, db, testenv.NewCache(t))
+}
+
+// serveEnv serves an origin on the given store and cache (behind a fault
+// proxy, say) for the rest of the test.
+func serveEnv(t testing.TB, db *postgres.DB, c *cache.Client) *env {
+	t.Helper()
 	srv := origin.New(origin.Options{
 		Store: db, Cache: c, PublicURL: "http://sho.rt", Tokens: []string{token, "second-token"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -38,6 +45,15 @@ func newEnv(t testing.TB) *env {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}
+}
+
+// runBackground runs the origin's background work (cache re-sync, click
+// consumer) for the rest of the test.
+func (e *env) runBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.srv.Run(ctx) }()
+	e.t.Cleanup(func() { cancel(); <-done })
 }
 
 // response is an answer with its body decoded when it is JSON.
