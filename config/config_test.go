@@ -34,8 +34,13 @@ func TestPoolSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := max(4, 2*runtime.GOMAXPROCS(0)); c.OriginDBMaxConns() != want {
-		t.Errorf("origin pool %d by default, want %d", c.OriginDBMaxConns(), want)
+	// The origin's default follows the cores the process may use.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c2 := range []struct{ procs, want int }{{1, 4}, {2, 4}, {3, 6}, {8, 16}} {
+		runtime.GOMAXPROCS(c2.procs)
+		if got := c.OriginDBMaxConns(); got != c2.want {
+			t.Errorf("origin pool %d by default with GOMAXPROCS=%d, want %d", got, c2.procs, c2.want)
+		}
 	}
 	if c.EdgeDBMaxConns() != 14 {
 		t.Errorf("edge pool %d by default with 10 lookups at once, want 14", c.EdgeDBMaxConns())

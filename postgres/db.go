@@ -84,15 +84,18 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 }
 
 // warm has a new backend plan a statement over every table, which loads
-// their catalog entries and indexes. Without it the first statements on each
-// backend paid for that, which, on a pool filling up under a burst of
-// requests, came to hundreds of milliseconds on two cores.
+// their catalog entries and indexes, so that the first request on it does
+// not. Measured with psql here: a fresh backend's first INSERT into urls took
+// 5 to 7 ms, the next ones 0.5 ms; on a fresh origin whose 20 connections
+// were opened at start, the slowest creates of a 500/s burst waited 200 to
+// 250 ms without warming and 150 to 200 ms with it.
 func warm(ctx context.Context, conn *pgx.Conn) error {
 	_, err := conn.Exec(ctx, "EXPLAIN SELECT FROM users, urls, events, clicks, url_click_daily")
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		// The schema is not there yet (an edge may start before the origin
-		// migrates): the connection is usable, just not warm.
+		// Postgres answered, so the connection is usable, just not warm:
+		// the schema may not be there yet (an edge may start before the
+		// origin migrates).
 		return nil
 	}
 	if err != nil {
