@@ -71,8 +71,9 @@ func breakerSettings(name string, m *metrics, openFor time.Duration) gobreaker.S
 // resolve returns the entry of code, which may be an absent entry.
 func (r *resolver) resolve(ctx context.Context, code []byte, now time.Time) (*entry, error) {
 	var stale *entry
-	if e, ok := r.local.get(code, now.UnixNano()); ok {
-		if r.subscribed.Load() || now.UnixNano()-e.loadedAt < int64(lostFreshness) {
+	nowNano := now.UnixNano()
+	if e, ok := r.local.get(code, nowNano); ok {
+		if r.subscribed.Load() || nowNano-e.loadedAt < int64(lostFreshness) {
 			r.m.localHit.Inc()
 			return e, nil
 		}
