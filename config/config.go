@@ -49,6 +49,9 @@ type Config struct {
 	DBMaxConns         int           // REBOUND_DB_MAX_CONNS; 0 for each service's default, see OriginDBMaxConns and EdgeDBMaxConns
 	ClickFlushInterval time.Duration // REBOUND_CLICK_FLUSH_INTERVAL
 	ShutdownTimeout    time.Duration // REBOUND_SHUTDOWN_TIMEOUT
+	// EdgeTimerSlack is REBOUND_EDGE_TIMER_SLACK: the Linux timer slack the
+	// edge runs with (see internal/timerslack); 0 leaves it as started.
+	EdgeTimerSlack time.Duration
 }
 
 // Load reads the configuration from the environment, after loading envFile
@@ -90,12 +93,16 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		DBMaxConns:         r.integer("REBOUND_DB_MAX_CONNS", 0, 2),
 		ClickFlushInterval: r.duration("REBOUND_CLICK_FLUSH_INTERVAL", 100*time.Millisecond),
 		ShutdownTimeout:    r.duration("REBOUND_SHUTDOWN_TIMEOUT", 10*time.Second),
+		EdgeTimerSlack:     r.duration("REBOUND_EDGE_TIMER_SLACK", time.Millisecond),
 	}
 	if c.RateLimit < 0 {
 		r.fail("REBOUND_RATE_LIMIT", "must be zero (off) or a positive number")
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		r.fail("REBOUND_PUBLIC_URL", "must be an absolute http or https URL")
+	}
+	if c.EdgeTimerSlack < 0 || c.EdgeTimerSlack > maxTimerSlack {
+		r.fail("REBOUND_EDGE_TIMER_SLACK", "must be from 0 (leave it) to "+maxTimerSlack.String())
 	}
 	if c.DatabaseURL == "" {
 		r.fail("DATABASE_URL", "must not be empty")
@@ -114,6 +121,10 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	return c, errors.Join(r.errs...)
 }
+
+// maxTimerSlack bounds REBOUND_EDGE_TIMER_SLACK: every timed wait of the
+// edge may end up to that much late.
+const maxTimerSlack = 10 * time.Millisecond
 
 // RequireAuth returns an error naming REBOUND_API_TOKENS when origin would
 // start without any token and without the explicit opt-out.

@@ -21,7 +21,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.EdgeAddr != ":8080" || c.OriginAddr != ":8081" || c.RateLimit != 100 || c.RateBurst != 200 ||
-		c.LocalCacheTTL != 30*time.Second || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "rb:" {
+		c.LocalCacheTTL != 30*time.Second || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "rb:" ||
+		c.EdgeTimerSlack != time.Millisecond {
 		t.Fatalf("defaults %+v", c)
 	}
 	if err := c.RequireAuth(); err == nil || !strings.Contains(err.Error(), "REBOUND_API_TOKENS") {
@@ -58,13 +59,14 @@ func TestValues(t *testing.T) {
 	c, err := config.FromLookup(lookup(map[string]string{
 		"REBOUND_API_TOKENS": " a, b ,", "REBOUND_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7",
 		"REBOUND_RATE_LIMIT": "2.5", "REBOUND_LOG_LEVEL": "debug", "REBOUND_PUBLIC_URL": "https://s.example/",
-		"REDIS_CLUSTER_ADDRS": "h1:1,h2:2", "REBOUND_INSECURE_NO_AUTH": "true",
+		"REDIS_CLUSTER_ADDRS": "h1:1,h2:2", "REBOUND_INSECURE_NO_AUTH": "true", "REBOUND_EDGE_TIMER_SLACK": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.APITokens) != 2 || c.APITokens[1] != "b" || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 ||
-		c.RateLimit != 2.5 || c.PublicURL != "https://s.example" || len(c.RedisClusterAddrs) != 2 || !c.InsecureNoAuth {
+		c.RateLimit != 2.5 || c.PublicURL != "https://s.example" || len(c.RedisClusterAddrs) != 2 || !c.InsecureNoAuth ||
+		c.EdgeTimerSlack != 0 {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -76,6 +78,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"REBOUND_RATE_LIMIT": "fast", "REBOUND_RATE_BURST": "0", "REBOUND_LOG_LEVEL": "loud",
 		"REBOUND_TRUSTED_PROXIES": "10.0.0.0/33", "REBOUND_LOCAL_CACHE_TTL": "soon", "REBOUND_INSECURE_NO_AUTH": "maybe",
 		"REBOUND_PUBLIC_URL": "ftp://x", "REBOUND_NEGATIVE_CACHE_TTL": "-1s", "REBOUND_LOCAL_CACHE_SIZE": "-5",
+		"REBOUND_EDGE_TIMER_SLACK": "1s",
 	} {
 		_, err := config.FromLookup(lookup(map[string]string{name: value}))
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
 	"github.com/reboundhq/rebound/internal/depwatch"
+	"github.com/reboundhq/rebound/internal/timerslack"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -23,6 +26,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	raiseTimerSlack(env, cfg.EdgeTimerSlack, log)
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.EdgeDBMaxConns()), Lazy: true})
 	if err != nil {
 		return err
@@ -67,4 +71,25 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	}
 	log.Info("edge stopped")
 	return nil
+}
+
+// raiseTimerSlack runs the edge with the timer slack of
+// REBOUND_EDGE_TIMER_SLACK: unless the process already has at least that
+// much, it executes itself again with it (see internal/timerslack), before
+// anything is opened. Where that cannot be done the edge runs on as started.
+func raiseTimerSlack(env cmdEnv, want time.Duration, log *slog.Logger) {
+	if env.reexec == nil || want == 0 {
+		return
+	}
+	have, err := timerslack.Current()
+	if err != nil {
+		log.Info("timer slack left as started", "reason", err.Error())
+		return
+	}
+	if have >= want {
+		log.Debug("timer slack", "slack", have.String())
+		return
+	}
+	err = env.reexec(want)
+	log.Warn("timer slack left as started", "slack", have.String(), "reason", err.Error())
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/reboundhq/rebound/config"
+	"github.com/reboundhq/rebound/internal/timerslack"
 )
 
 const usage = `usage: rebound <command> [flags]
@@ -38,7 +39,7 @@ the environment and from a .env file; see .env.example.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runEnv(os.Args[1:], cmdEnv{stdout: os.Stdout, stderr: os.Stderr, reexec: timerslack.Reexec}))
 }
 
 // dependencyCheckInterval is how often each service pings Postgres and Redis
@@ -51,6 +52,10 @@ type command func(ctx context.Context, env cmdEnv, args []string) error
 // cmdEnv is what every subcommand gets.
 type cmdEnv struct {
 	stdout, stderr io.Writer
+	// reexec replaces the process with a new run of it whose threads have
+	// the given timer slack (timerslack.Reexec); nil where the process must
+	// not be replaced, as in tests.
+	reexec func(slack time.Duration) error
 }
 
 var commands = map[string]command{
@@ -62,7 +67,13 @@ var commands = map[string]command{
 	"healthcheck": runHealthcheck,
 }
 
+// run runs a command in this process without ever replacing it, as tests do.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runEnv(args, cmdEnv{stdout: stdout, stderr: stderr})
+}
+
+func runEnv(args []string, env cmdEnv) int {
+	stdout, stderr := env.stdout, env.stderr
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
@@ -77,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd(ctx, cmdEnv{stdout: stdout, stderr: stderr}, args[1:])
+	err := cmd(ctx, env, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
