@@ -257,13 +257,22 @@ func (b *benchRun) restartOrigin(ctx context.Context) (err error) {
 	return err
 }
 
-// checkClicksStored waits (up to two minutes) until Postgres holds a click
-// for every redirect the edge answered, and records how long that took.
+// clickDrainWait is how long checkClicksStored waits for the click backlog.
+const clickDrainWait = 2 * time.Minute
+
+// checkClicksStored waits (up to clickDrainWait) until Postgres holds a click
+// for every redirect the edge answered, and records how long that took. A
+// backlog still draining when the wait ends is counted again by the next
+// check, which covers every click of the run.
 func (b *benchRun) checkClicksStored(ctx context.Context, when string) {
-	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, 2*time.Minute)
+	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, clickDrainWait)
 	b.logf("clicks %s: %d accepted, %d stored, in %.1fs", when, b.accepted, stored, took.Seconds())
-	b.figure("Clicks stored "+when, fmt.Sprintf("%d of %d accepted (%.1f s to drain)", stored, b.accepted, took.Seconds()),
-		"every accepted click, exactly once", stored == b.accepted)
+	measured := fmt.Sprintf("%d of %d accepted (%.1f s to drain)", stored, b.accepted, took.Seconds())
+	if stored < b.accepted {
+		measured = fmt.Sprintf("%d of %d accepted when the %v wait ended (still draining)", stored, b.accepted, clickDrainWait)
+	}
+	b.figure("Clicks stored "+when, measured, fmt.Sprintf("every accepted click, exactly once, within %v", clickDrainWait),
+		stored == b.accepted)
 }
 
 // importLinks seeds the links with one streamed CSV upload to the origin,
