@@ -44,7 +44,7 @@ func TestLinkStates(t *testing.T) {
 	c := testenv.NewCache(t)
 	ctx := context.Background()
 	l := rebound.Link{ID: 1, ShortCode: "here", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302}
-	if err := c.PutLink(ctx, l); err != nil {
+	if err := c.PutLinks(ctx, []rebound.Link{l}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.StoreAbsent(ctx, "gone"); err != nil {

@@ -16,17 +16,11 @@ import (
 // allCodes, sent on the channel, tells edges to drop their whole in-process tier.
 const allCodes = "*"
 
-// Publish tells every edge that the entries of codes changed. One message
-// carries them all, newline-separated.
-func (c *Client) Publish(ctx context.Context, codes ...string) error {
-	if len(codes) == 0 {
-		return nil
-	}
-	if err := c.rdb.Publish(ctx, c.channel(), strings.Join(codes, "\n")).Err(); err != nil {
-		return fmt.Errorf("publish invalidation of %d codes: %w", len(codes), err)
-	}
-	return nil
-}
+// codeSeparator separates the codes of one invalidation message.
+const codeSeparator = "\n"
+
+// invalidation is the message that invalidates codes; Subscribe splits it.
+func invalidation(codes []string) string { return strings.Join(codes, codeSeparator) }
 
 // StoreLinks writes links' entries through and, in the same round trip,
 // tells every edge to drop its in-process copies of them. An API write waits
@@ -41,7 +35,7 @@ func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
 	for i, l := range links {
 		codes[i] = l.ShortCode
 	}
-	pipe.Publish(ctx, c.channel(), strings.Join(codes, "\n"))
+	pipe.Publish(ctx, c.channel(), invalidation(codes))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write through and invalidate %d links: %w", len(links), err)
 	}
@@ -61,7 +55,12 @@ func (c *Client) StoreAbsent(ctx context.Context, code string) error {
 }
 
 // PublishAll tells every edge to drop its whole in-process tier.
-func (c *Client) PublishAll(ctx context.Context) error { return c.Publish(ctx, allCodes) }
+func (c *Client) PublishAll(ctx context.Context) error {
+	if err := c.rdb.Publish(ctx, c.channel(), allCodes).Err(); err != nil {
+		return fmt.Errorf("publish invalidation of every code: %w", err)
+	}
+	return nil
+}
 
 // Invalidator is what an edge does with invalidation messages.
 type Invalidator interface {
@@ -124,7 +123,7 @@ func (c *Client) receive(ctx context.Context, ps *redis.PubSub, inv Invalidator,
 				setLive(true)
 			}
 		case *redis.Message:
-			for _, code := range strings.Split(m.Payload, "\n") {
+			for _, code := range strings.Split(m.Payload, codeSeparator) {
 				if code == allCodes {
 					inv.InvalidateAll()
 				} else {

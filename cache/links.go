@@ -91,15 +91,9 @@ func lookupOf(v string) Lookup {
 	return Lookup{State: Found, Entry: e}
 }
 
-// PutLink writes a link's entry without telling the edges, which keep any
-// copy they hold until it expires. A change to a link goes through
-// StoreLinks instead.
-func (c *Client) PutLink(ctx context.Context, l rebound.Link) error {
-	return c.PutLinks(ctx, []rebound.Link{l})
-}
-
 // PutLinks writes many links' entries in one pipeline, without telling the
-// edges (seeding a cache, say).
+// edges, which keep any copy they hold until it expires (seeding a cache,
+// say). A change to a link goes through StoreLinks instead.
 func (c *Client) PutLinks(ctx context.Context, links []rebound.Link) error {
 	pipe := c.rdb.Pipeline()
 	c.queueLinks(ctx, pipe, links)
@@ -125,7 +119,9 @@ func (c *Client) queueLinks(ctx context.Context, pipe redis.Pipeliner, links []r
 	}
 }
 
-// FillAbsent is PutAbsent for a read-through: it never overwrites an entry.
+// FillAbsent remembers for the negative TTL that code names no link, for a
+// read-through: unlike StoreAbsent it never overwrites an entry and tells no
+// edge.
 func (c *Client) FillAbsent(ctx context.Context, code string) error {
 	if err := c.rdb.SetNX(ctx, c.linkKey(code), absent, c.negTTL).Err(); err != nil {
 		return fmt.Errorf("fill absent %q: %w", code, err)

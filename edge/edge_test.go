@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
@@ -159,7 +158,7 @@ func TestConcurrentMissesQueryPostgresOnce(t *testing.T) {
 func TestRedisServesWhatOriginWrote(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	l := h.link(postgres.NewLink{ShortCode: "viaredis", OriginalURL: "https://example.com/r", IsActive: true})
-	if err := h.cache.PutLink(context.Background(), l); err != nil {
+	if err := h.cache.StoreLinks(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
 	if a := h.get("/viaredis"); a.status != 302 {
@@ -258,15 +257,10 @@ func TestInvalidationDropsLocalCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := h.cache.PutLink(ctx, l2); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.cache.Publish(ctx, "moving"); err != nil {
+	if err := h.cache.StoreLinks(context.Background(), l2); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 100*time.Millisecond, "new target served", func() bool {
 		return h.get("/moving").header.Get("Location") == "https://example.com/new"
 	})
-	_ = cache.Entry{}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/edge"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
@@ -84,7 +85,7 @@ func TestRedisDownAndBack(t *testing.T) {
 		}
 	}
 	h.redisProxy.Restore()
-	if err := h.cache.PutLink(t.Context(), a1); err != nil {
+	if err := h.cache.PutLinks(t.Context(), []rebound.Link{a1}); err != nil {
 		t.Fatal(err)
 	}
 	hits := h.lookups("redis", "hit")
