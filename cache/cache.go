@@ -8,7 +8,7 @@
 //
 //	P l:{code}    link entry, or "-" for a code known not to exist
 //	P n:{id}      clicks counted so far for a link with max_clicks
-//	P inval       pub/sub channel: a code whose entry changed, or "*" for all
+//	P inval       pub/sub channel: the codes whose entries changed, one a line
 //	P clicks      stream of click batches from the edges to the origin
 package cache
 

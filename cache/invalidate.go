@@ -13,9 +13,6 @@ import (
 	"github.com/reboundhq/rebound"
 )
 
-// allCodes, sent on the channel, tells edges to drop their whole in-process tier.
-const allCodes = "*"
-
 // codeSeparator separates the codes of one invalidation message.
 const codeSeparator = "\n"
 
@@ -54,20 +51,12 @@ func (c *Client) StoreAbsent(ctx context.Context, code string) error {
 	return nil
 }
 
-// PublishAll tells every edge to drop its whole in-process tier.
-func (c *Client) PublishAll(ctx context.Context) error {
-	if err := c.rdb.Publish(ctx, c.channel(), allCodes).Err(); err != nil {
-		return fmt.Errorf("publish invalidation of every code: %w", err)
-	}
-	return nil
-}
-
 // Invalidator is what an edge does with invalidation messages.
 type Invalidator interface {
 	// Invalidate drops one code from the in-process tier.
 	Invalidate(code string)
-	// InvalidateAll drops every entry: after "*" or when the subscription
-	// comes back, since messages sent meanwhile were missed.
+	// InvalidateAll drops every entry: when the subscription comes back,
+	// since messages sent meanwhile were missed.
 	InvalidateAll()
 	// SubscriptionChanged reports whether messages are being received.
 	SubscriptionChanged(live bool)
@@ -124,11 +113,7 @@ func (c *Client) receive(ctx context.Context, ps *redis.PubSub, inv Invalidator,
 			}
 		case *redis.Message:
 			for _, code := range strings.Split(m.Payload, codeSeparator) {
-				if code == allCodes {
-					inv.InvalidateAll()
-				} else {
-					inv.Invalidate(code)
-				}
+				inv.Invalidate(code)
 			}
 		}
 	}
