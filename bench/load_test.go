@@ -95,14 +95,15 @@ func TestReportRendersMeasuredNumbers(t *testing.T) {
 	r := bench.Report{Command: "make bench", Date: "today", Machine: "test",
 		Comparisons: []bench.Comparison{{Name: "hot <links>", Load: "x",
 			Base: bench.Result{RPS: 1000, P50: 0.1, P99: 1, Status: map[int]int64{302: 5}},
-			Edge: bench.Result{RPS: 950, P50: 0.2, P99: 2, Status: map[int]int64{302: 5, 503: 1}, Failed: [2]int64{1, 0}}}},
+			Edge: bench.Result{RPS: 950, P50: 0.2, P99: 2, Status: map[int]int64{302: 5, 503: 1}, Failed: [2]int64{1, 0}},
+			RoundRatios: []float64{0.97, 0.912, 0.96}}},
 		Figures: []bench.Figure{{Name: "hot ratio", Measured: "0.95x", Target: "at least 0.9x", Met: true}},
 	}
 	var md, svg bytes.Buffer
 	if err := r.WriteMarkdown(&md, "chart.svg"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"**0.95x**", "| hot ratio | 0.95x | at least 0.9x | yes |", "302: 5, 503: 1", "![latency chart](chart.svg)"} {
+	for _, want := range []string{"**0.95x** (rounds 0.91x to 0.97x)", "| hot ratio | 0.95x | at least 0.9x | yes |", "302: 5, 503: 1", "![latency chart](chart.svg)"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}

@@ -29,6 +29,9 @@ type Comparison struct {
 	Load string `json:"load"`
 	Base Result `json:"baseline"`
 	Edge Result `json:"edge"`
+	// RoundRatios holds the ratio of each round when the two servers
+	// alternated over several: the spread says how far to trust Ratio.
+	RoundRatios []float64 `json:"round_ratios,omitempty"`
 }
 
 // Single is a measurement with no baseline counterpart (origin writes,
@@ -49,6 +52,15 @@ type Figure struct {
 	Met      bool   `json:"met"`
 	// Informational figures have no target; the report shows "n/a".
 	Informational bool `json:"informational,omitempty"`
+}
+
+// roundSpread is " (rounds 0.52x to 0.66x)", the lowest and highest round
+// ratio, or nothing for a comparison of one round.
+func (c Comparison) roundSpread() string {
+	if len(c.RoundRatios) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (rounds %.2fx to %.2fx)", slices.Min(c.RoundRatios), slices.Max(c.RoundRatios))
 }
 
 // Ratio is edge/baseline requests per second.
@@ -104,8 +116,8 @@ func (r *Report) WriteMarkdown(w io.Writer, chart string) error {
 	b.WriteString("| scenario | load | baseline req/s | edge req/s | ratio | baseline p50/p99 | edge p50/p95/p99/max | edge failed | edge statuses |\n" +
 		"|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Comparisons {
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | **%.2fx** | %.2f / %.2f | %.2f / %.2f / %.2f / %.1f | %d | %s |\n",
-			c.Name, c.Load, c.Base.RPS, c.Edge.RPS, c.Ratio(), c.Base.P50, c.Base.P99,
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | **%.2fx**%s | %.2f / %.2f | %.2f / %.2f / %.2f / %.1f | %d | %s |\n",
+			c.Name, c.Load, c.Base.RPS, c.Edge.RPS, c.Ratio(), c.roundSpread(), c.Base.P50, c.Base.P99,
 			c.Edge.P50, c.Edge.P95, c.Edge.P99, c.Edge.Max, c.Edge.FailedTotal(), StatusSummary(c.Edge))
 	}
 	b.WriteString("\n## Origin, imports and fault drills\n\n" +

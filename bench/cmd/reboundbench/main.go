@@ -5,7 +5,7 @@
 // origin, an edge (behind fault-injecting proxies to Postgres and Redis) and
 // the bare server as child processes, and stops them when done.
 //
-//	reboundbench [-links 1000000] [-duration 8s] [-report BENCHMARKS.md]
+//	reboundbench [-links 1000000] [-duration 8s] [-rounds 5] [-report BENCHMARKS.md]
 //	reboundbench -serve-baseline ADDR -links N   (the bare server; used by the above)
 //	reboundbench -drills RELIABILITY.md          (the reliability drills: make drills)
 package main
@@ -42,6 +42,7 @@ type benchRun struct {
 	duration time.Duration
 	warmup   time.Duration
 	conns    int
+	rounds   int // how many times each comparison alternates the two servers
 	rebound  string
 	logDir   string
 	token    string
@@ -65,6 +66,7 @@ func main() {
 	duration := flag.Duration("duration", 8*time.Second, "length of each measured run")
 	warmup := flag.Duration("warmup", 2*time.Second, "uncounted run before each measured one")
 	conns := flag.Int("conns", 64, "connections of the closed-loop scenarios")
+	rounds := flag.Int("rounds", 5, "times each comparison alternates the bare server and the edge")
 	rebound := flag.String("rebound", "bin/rebound", "the rebound binary")
 	reportPath := flag.String("report", "BENCHMARKS.md", "Markdown report written")
 	chartPath := flag.String("chart", "bench/latency.svg", "SVG latency chart written (linked from the report)")
@@ -94,7 +96,7 @@ func main() {
 		}
 		return
 	}
-	b := &benchRun{links: *links, duration: *duration, warmup: *warmup, conns: *conns, rebound: *rebound,
+	b := &benchRun{links: *links, duration: *duration, warmup: *warmup, conns: *conns, rounds: max(1, *rounds), rebound: *rebound,
 		logDir: filepath.Dir(*jsonPath), token: "bench-" + strconv.FormatUint(rand.Uint64(), 36)}
 	b.report.Command = "make bench"
 	b.report.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")

@@ -49,18 +49,15 @@ func pickMix(n int) bench.Picker {
 	}
 }
 
-// compareRounds is how many times compare alternates the two servers: the
-// machine's speed drifts, and alternating spreads the drift over both.
-const compareRounds = 3
-
 // compare runs the same load against the baseline and the edge, alternating
-// compareRounds times, each run after an uncounted warm-up, and pools each
-// server's runs.
+// b.rounds times (the machine's speed drifts, and alternating spreads the
+// drift over both), each run after an uncounted warm-up, and pools each
+// server's runs. Each round's ratio is kept too, to show the spread.
 func (b *benchRun) compare(ctx context.Context, name, desc string, l bench.Load) bench.Comparison {
 	c := bench.Comparison{Name: name, Load: desc}
 	var base, edge []bench.Result
 	seed := l.Seed
-	for round := range uint64(compareRounds) {
+	for round := range uint64(b.rounds) {
 		// Every run of a server draws its own request sequence (the two
 		// servers get the same ones). A measured run that replayed its
 		// warm-up's sequence found the links the warm-up had just put in the
@@ -74,10 +71,12 @@ func (b *benchRun) compare(ctx context.Context, name, desc string, l bench.Load)
 		base = append(base, bench.Run(ctx, l))
 		b.runEdge(ctx, warm)
 		edge = append(edge, b.runEdge(ctx, l))
+		last := bench.Comparison{Base: base[len(base)-1], Edge: edge[len(edge)-1]}
+		c.RoundRatios = append(c.RoundRatios, last.Ratio())
 	}
 	c.Base, c.Edge = bench.Pool(base...), bench.Pool(edge...)
-	b.logf("%-30s baseline %8.0f req/s p99 %6.2f ms | edge %8.0f req/s p99 %6.2f ms | ratio %.2fx",
-		name, c.Base.RPS, c.Base.P99, c.Edge.RPS, c.Edge.P99, c.Ratio())
+	b.logf("%-30s baseline %8.0f req/s p99 %6.2f ms | edge %8.0f req/s p99 %6.2f ms | ratio %.2fx, rounds %.2f",
+		name, c.Base.RPS, c.Base.P99, c.Edge.RPS, c.Edge.P99, c.Ratio(), c.RoundRatios)
 	b.report.Comparisons = append(b.report.Comparisons, c)
 	return c
 }
