@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
-.PHONY: run test build fuzz bench drills vet
+.PHONY: run test build fuzz bench ab drills vet
 
 ## run: start Postgres and Redis if needed, migrate, run origin and edge (Ctrl-C stops)
 run:
@@ -37,6 +37,13 @@ fuzz:
 bench:
 	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
 	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench $(BENCHFLAGS)
+
+## ab: edge variants side by side with the bare server, round by round, with CPU per request
+## (AB='now=;noslack=REBOUND_EDGE_TIMER_SLACK=0'; BENCHFLAGS='-rounds 6 -duration 5s')
+AB ?= now=
+ab:
+	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
+	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench -ab '$(AB)' $(BENCHFLAGS)
 
 ## drills: run the reliability drills against a private Postgres and Redis; regenerate RELIABILITY.md
 drills:

@@ -94,8 +94,8 @@ func TestPoolAndCombine(t *testing.T) {
 func TestReportRendersMeasuredNumbers(t *testing.T) {
 	r := bench.Report{Command: "make bench", Date: "today", Machine: "test",
 		Comparisons: []bench.Comparison{{Name: "hot <links>", Load: "x",
-			Base: bench.Result{RPS: 1000, P50: 0.1, P99: 1, Status: map[int]int64{302: 5}},
-			Edge: bench.Result{RPS: 950, P50: 0.2, P99: 2, Status: map[int]int64{302: 5, 503: 1}, Failed: [2]int64{1, 0}},
+			Base:        bench.Result{RPS: 1000, P50: 0.1, P99: 1, Status: map[int]int64{302: 5}},
+			Edge:        bench.Result{RPS: 950, P50: 0.2, P99: 2, Status: map[int]int64{302: 5, 503: 1}, Failed: [2]int64{1, 0}},
 			RoundRatios: []float64{0.97, 0.912, 0.96}}},
 		Figures: []bench.Figure{{Name: "hot ratio", Measured: "0.95x", Target: "at least 0.9x", Met: true}},
 	}

@@ -8,6 +8,7 @@
 //	reboundbench [-links 1000000] [-duration 8s] [-rounds 5] [-report BENCHMARKS.md]
 //	reboundbench -serve-baseline ADDR -links N   (the bare server; used by the above)
 //	reboundbench -drills RELIABILITY.md          (the reliability drills: make drills)
+//	reboundbench -ab 'a=;b=VAR=value' [-ab-pick hot] [-ab-rate N]  (edge variants side by side; see ab.go)
 package main
 
 import (
@@ -37,6 +38,9 @@ import (
 	"github.com/reboundhq/rebound/internal/faultproxy"
 )
 
+// benchPrefix is the Redis key prefix of a make bench run.
+const benchPrefix = "rbbench:"
+
 type benchRun struct {
 	links    int
 	duration time.Duration
@@ -53,6 +57,7 @@ type benchRun struct {
 	originBin                      []string // how to start the origin again
 	originEnv                      []string
 	benchDB                        string
+	redisURL                       string // set once the run's key prefix is cleared
 	pgProxy, redisProxy            *faultproxy.Proxy
 	edgeBin                        []string // how to start the edge again
 	edgeProxiedEnv                 []string // the edge's environment behind the proxies
@@ -74,6 +79,9 @@ func main() {
 	readmePath := flag.String("readme", "README.md", "file whose figures block (between the bench markers) is rewritten; empty for none")
 	serveBaseline := flag.String("serve-baseline", "", "serve the bare fasthttp baseline on this address and do nothing else")
 	drills := flag.String("drills", "", "run the reliability drills instead, and write this report (RELIABILITY.md)")
+	ab := flag.String("ab", "", "compare edge variants instead, round by round, with CPU per request: 'name=VAR=value,...;name2=...'")
+	abPick := flag.String("ab-pick", "uniform", "links the -ab load asks for: uniform (all links) or hot (the first 100)")
+	abRate := flag.Float64("ab-rate", 0, "requests per second of the -ab load (open loop); 0 for a closed loop")
 	flag.Parse()
 	if *serveBaseline != "" {
 		if err := runBaseline(*serveBaseline, *links); err != nil {
@@ -89,6 +97,13 @@ func main() {
 		os.Exit(1)
 	}
 	clearLogs(filepath.Dir(*jsonPath))
+	if *ab != "" {
+		if err := runAB(ctx, *ab, *rebound, filepath.Dir(*jsonPath), *links, *conns, *rounds, *warmup, *duration, *abPick, *abRate); err != nil {
+			fmt.Fprintln(os.Stderr, "reboundbench ab:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *drills != "" {
 		if err := runDrills(ctx, filepath.Dir(*jsonPath), *rebound, *drills); err != nil {
 			fmt.Fprintln(os.Stderr, "reboundbench drills:", err)
@@ -174,10 +189,18 @@ func (b *benchRun) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// stopAll stops what the run started and drops its million Redis keys,
+// which would otherwise hold the shared Redis's memory for a day (their
+// TTL). The database stays until the next run recreates it.
 func (b *benchRun) stopAll() {
 	for _, p := range []*proc{b.edge, b.origin, b.baseline} {
 		if p != nil {
 			p.stop()
+		}
+	}
+	if b.redisURL != "" {
+		if err := clearPrefix(context.Background(), b.redisURL, benchPrefix); err != nil {
+			b.logf("clear the run's Redis keys: %v", err)
 		}
 	}
 	for _, p := range []*faultproxy.Proxy{b.pgProxy, b.redisProxy} {
@@ -199,10 +222,10 @@ func (b *benchRun) startServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const prefix = "rbbench:"
-	if err := clearPrefix(ctx, redisURL, prefix); err != nil {
+	if err := clearPrefix(ctx, redisURL, benchPrefix); err != nil {
 		return err
 	}
+	b.redisURL = redisURL
 	pgAddr, err := hostPort(benchDB, "5432")
 	if err != nil {
 		return err
@@ -223,7 +246,7 @@ func (b *benchRun) startServices(ctx context.Context) error {
 	if b.edgeAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	common := []string{"REBOUND_REDIS_PREFIX=" + prefix, "REBOUND_LOG_LEVEL=warn", "REBOUND_API_TOKENS=" + b.token,
+	common := []string{"REBOUND_REDIS_PREFIX=" + benchPrefix, "REBOUND_LOG_LEVEL=warn", "REBOUND_API_TOKENS=" + b.token,
 		"REBOUND_PUBLIC_URL=http://" + b.edgeAddr}
 	b.benchDB = benchDB
 	b.originBin = []string{"origin", "-env", ""}
