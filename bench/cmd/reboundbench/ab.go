@@ -113,32 +113,33 @@ func redisPID(ctx context.Context, rdb *redis.Client) int {
 	return 0
 }
 
-// abRun is the A/B mode's settings.
+// abRun is one A/B run: its settings, then what it started and measured.
 type abRun struct {
-	rebound, logDir         string
-	links, conns, rounds    int
-	warmup, duration        time.Duration
-	hot                     bool
-	rate                    float64
+	rebound, logDir      string
+	links, conns, rounds int
+	warmup, duration     time.Duration
+	hot                  bool    // ask for the first 100 links only
+	rate                 float64 // open loop at this rate; 0 for a closed loop
+
 	dbURL, redisURL         string
 	targets                 []abTarget // the bare server first
 	rdb                     *redis.Client
 	redisPID                int
-	ratios                  map[string][]float64
-	firstEdgeWins, compared map[string]int
+	ratios                  map[string][]float64 // each edge's ratio to the bare server, per round
+	firstEdgeWins, compared map[string]int       // rounds in which an edge beat the first one, of those compared
 }
 
-func runAB(ctx context.Context, spec, rebound, logDir string, links, conns, rounds int, warmup, duration time.Duration, pick string, rate float64) error {
+// run seeds the links, starts the bare server and the edge variants of
+// spec, runs the rounds and prints the summary, then stops everything and
+// drops the seeded links.
+func (a *abRun) run(ctx context.Context, spec string) error {
 	edges, err := parseABTargets(spec)
 	if err != nil {
 		return err
 	}
-	if pick != "uniform" && pick != "hot" {
-		return fmt.Errorf("-ab-pick: %q is neither uniform nor hot", pick)
-	}
-	a := &abRun{rebound: rebound, logDir: logDir, links: links, conns: conns, rounds: max(1, rounds), warmup: warmup,
-		duration: duration, hot: pick == "hot", rate: rate, dbURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL"),
-		ratios: map[string][]float64{}, firstEdgeWins: map[string]int{}, compared: map[string]int{}}
+	a.rounds = max(1, a.rounds)
+	a.dbURL, a.redisURL = os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL")
+	a.ratios, a.firstEdgeWins, a.compared = map[string][]float64{}, map[string]int{}, map[string]int{}
 	if a.dbURL == "" || a.redisURL == "" {
 		return errors.New("DATABASE_URL and REDIS_URL must be set (make bench sets them)")
 	}

@@ -98,7 +98,13 @@ func main() {
 	}
 	clearLogs(filepath.Dir(*jsonPath))
 	if *ab != "" {
-		if err := runAB(ctx, *ab, *rebound, filepath.Dir(*jsonPath), *links, *conns, *rounds, *warmup, *duration, *abPick, *abRate); err != nil {
+		if *abPick != "uniform" && *abPick != "hot" {
+			fmt.Fprintf(os.Stderr, "reboundbench: -ab-pick %q is neither uniform nor hot\n", *abPick)
+			os.Exit(2)
+		}
+		a := &abRun{rebound: *rebound, logDir: filepath.Dir(*jsonPath), links: *links, conns: *conns, rounds: *rounds,
+			warmup: *warmup, duration: *duration, hot: *abPick == "hot", rate: *abRate}
+		if err := a.run(ctx, *ab); err != nil {
 			fmt.Fprintln(os.Stderr, "reboundbench ab:", err)
 			os.Exit(1)
 		}
