@@ -63,6 +63,7 @@ type Server struct {
 	res      *resolver
 	limiter  *limiter
 	clicks   *clickShipper
+	bots     *botVerdicts
 	store    Store
 	cache    *cache.Client
 	log      *slog.Logger
@@ -91,7 +92,7 @@ func New(opts Options) *Server {
 	}
 	m := newMetrics(opts.Registry)
 	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{}),
-		errorLog: rate.Sometimes{Interval: time.Second}}
+		bots: newBotVerdicts(botVerdictSlots), errorLog: rate.Sometimes{Interval: time.Second}}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
 		redis: newRedisBatcher(opts.Cache, 512, redisTimeout),
@@ -338,7 +339,7 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry) {
 func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time) {
 	var rec clickRec
 	rec.linkID, rec.at = e.id, now.UnixNano()
-	rec.bot = rebound.IsBot(ctx.Request.Header.PeekBytes(strUserAgent))
+	rec.bot = s.bots.isBot(ctx.Request.Header.PeekBytes(strUserAgent))
 	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.PeekBytes(strReferer))
 	rec.refLen = uint8(len(ref))
 	s.clicks.add(&rec)
