@@ -11,7 +11,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/bench"
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
@@ -73,15 +72,8 @@ func BenchmarkEdgeLoopbackUniform(b *testing.B) {
 	c := cache.New(rdb, cache.Options{Prefix: "rbgobench:", LinkTTL: time.Hour})
 	ctx := context.Background()
 	if lk := make([]cache.Lookup, 1); c.GetLinks(ctx, []string{bench.Code(uniformLinks - 1)}, lk) != nil || lk[0].State != cache.Found {
-		links := make([]rebound.Link, 0, 10_000)
-		for i := range uniformLinks {
-			links = append(links, rebound.Link{ID: int64(i + 1), ShortCode: bench.Code(i), OriginalURL: bench.TargetURL(i), IsActive: true, RedirectType: 302})
-			if len(links) == cap(links) || i == uniformLinks-1 {
-				if err := c.PutLinks(ctx, links); err != nil {
-					b.Fatal(err)
-				}
-				links = links[:0]
-			}
+		if err := bench.SeedCache(ctx, c, uniformLinks); err != nil {
+			b.Fatal(err)
 		}
 	}
 	driveUniform(b, startEdge(b, db, c))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/bench"
 	"github.com/reboundhq/rebound/cache"
 )
@@ -179,19 +178,7 @@ func (a *abRun) run(ctx context.Context, spec string) error {
 // seed writes the benchmark links straight into Redis: the edges find every
 // one there, so Postgres is never read for them.
 func (a *abRun) seed(ctx context.Context) error {
-	c := cache.New(a.rdb, cache.Options{Prefix: abPrefix, LinkTTL: 6 * time.Hour})
-	links := make([]rebound.Link, 0, 10_000)
-	for i := range a.links {
-		links = append(links, rebound.Link{ID: int64(i + 1), ShortCode: bench.Code(i), OriginalURL: bench.TargetURL(i),
-			IsActive: true, RedirectType: 302})
-		if len(links) == cap(links) || i == a.links-1 {
-			if err := c.PutLinks(ctx, links); err != nil {
-				return fmt.Errorf("seed links: %w", err)
-			}
-			links = links[:0]
-		}
-	}
-	return nil
+	return bench.SeedCache(ctx, cache.New(a.rdb, cache.Options{Prefix: abPrefix, LinkTTL: 6 * time.Hour}), a.links)
 }
 
 // start runs the bare server and one edge per variant.
