@@ -12,7 +12,7 @@ run:
 ## then the allocation tests without it (the race detector allocates)
 test:
 	@eval "$$(bash scripts/services.sh)" && bash scripts/testtools.sh && \
-	  go vet ./... && \
+	  $(MAKE) --no-print-directory vet && \
 	  go test -race -count=1 -timeout 15m -coverpkg=./... -coverprofile=cover.out ./... && \
 	  go test -count=1 -run 'AllocatesNothing' ./edge/ && \
 	  bash scripts/coverage.sh cover.out
@@ -20,8 +20,11 @@ test:
 build:
 	go build -o bin/rebound ./cmd/rebound
 
+## vet: go vet and staticcheck (pinned; fetched through the module proxy on first use)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	go vet ./...
+	go run $(STATICCHECK) ./...
 
 ## fuzz: run each fuzz target for a while (FUZZTIME, default 30s)
 FUZZTIME ?= 30s

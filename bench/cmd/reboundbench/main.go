@@ -428,7 +428,7 @@ func (b *benchRun) edgeAlone(ctx context.Context) {
 }
 
 func (b *benchRun) wholeSystem(ctx context.Context) {
-	hot := b.compare(ctx, "hot links, clicks stored live", fmt.Sprintf("as hot links, with the origin storing clicks in Postgres on the same 2 cores"),
+	hot := b.compare(ctx, "hot links, clicks stored live", "as hot links, with the origin storing clicks in Postgres on the same 2 cores",
 		b.redirectLoad(pickHot))
 	b.info("Hot-link redirects vs bare fasthttp, click storage on the same 2 cores", fmt.Sprintf("%.2fx", hot.Ratio()), "none")
 	uni := b.compare(ctx, "uniform, clicks stored live", "as uniform random, with the origin storing clicks on the same 2 cores",
