@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -26,7 +27,7 @@ import (
 //
 //	reboundbench -ab 'now=;noslack=REBOUND_EDGE_TIMER_SLACK=0' [-rounds 6] [-ab-pick hot] [-ab-rate 40000]
 
-// abPrefix is the Redis key prefix the A/B links are seeded under.
+// abPrefix is the Redis key prefix make ab seeds its links under.
 const abPrefix = "rbab:"
 
 // abTarget is one server of an A/B run.
@@ -119,6 +120,8 @@ type abRun struct {
 	warmup, duration     time.Duration
 	hot                  bool    // ask for the first 100 links only
 	rate                 float64 // open loop at this rate; 0 for a closed loop
+	prefix               string  // Redis key prefix of the seeded links and the edges
+	out                  io.Writer
 
 	dbURL, redisURL         string
 	targets                 []abTarget // the bare server first
@@ -150,7 +153,7 @@ func (a *abRun) run(ctx context.Context, spec string) error {
 	defer a.rdb.Close()
 	a.redisPID = redisPID(ctx, a.rdb)
 	defer func() {
-		if err := clearPrefix(context.Background(), a.redisURL, abPrefix); err != nil {
+		if err := clearPrefix(context.Background(), a.redisURL, a.prefix); err != nil {
 			fmt.Fprintln(os.Stderr, "ab: clear the seeded links:", err)
 		}
 	}()
@@ -178,7 +181,7 @@ func (a *abRun) run(ctx context.Context, spec string) error {
 // seed writes the benchmark links straight into Redis: the edges find every
 // one there, so Postgres is never read for them.
 func (a *abRun) seed(ctx context.Context) error {
-	return bench.SeedCache(ctx, cache.New(a.rdb, cache.Options{Prefix: abPrefix, LinkTTL: 6 * time.Hour}), a.links)
+	return bench.SeedCache(ctx, cache.New(a.rdb, cache.Options{Prefix: a.prefix, LinkTTL: 6 * time.Hour}), a.links)
 }
 
 // start runs the bare server and one edge per variant.
@@ -202,7 +205,7 @@ func (a *abRun) start(ctx context.Context, edges []abTarget) error {
 		if t.addr, err = freeAddr(); err != nil {
 			return err
 		}
-		env := append([]string{"DATABASE_URL=" + a.dbURL, "REDIS_URL=" + a.redisURL, "REBOUND_REDIS_PREFIX=" + abPrefix,
+		env := append([]string{"DATABASE_URL=" + a.dbURL, "REDIS_URL=" + a.redisURL, "REBOUND_REDIS_PREFIX=" + a.prefix,
 			"REBOUND_EDGE_ADDR=" + t.addr, "REBOUND_LOG_LEVEL=warn",
 			"REBOUND_RATE_LIMIT=1000000000", "REBOUND_RATE_BURST=1000000000"}, t.env...)
 		if t.proc, err = startHealthy(ctx, "ab-"+t.name, a.logDir, a.rebound, []string{"edge", "-env", ""}, env, "http://"+t.addr+"/health"); err != nil {
@@ -242,7 +245,7 @@ func (a *abRun) round(ctx context.Context, round int) {
 		}
 		// The edges ship every click to the stream, which no origin reads
 		// here: drop it so Redis does not grow round after round.
-		_ = a.rdb.Del(ctx, abPrefix+"clicks").Err()
+		_ = a.rdb.Del(ctx, a.prefix+"clicks").Err()
 		ratio := 1.0
 		if i == 0 {
 			bareRPS = res.RPS
@@ -258,7 +261,7 @@ func (a *abRun) round(ctx context.Context, round int) {
 				}
 			}
 		}
-		fmt.Printf("round %d %-10s %8.0f req/s %.3fx p99 %6.2f ms failed %d | CPU µs a request: server %5.1f redis %4.1f load generator %5.1f\n",
+		fmt.Fprintf(a.out, "round %d %-10s %8.0f req/s %.3fx p99 %6.2f ms failed %d | CPU µs a request: server %5.1f redis %4.1f load generator %5.1f\n",
 			round, t.name, res.RPS, ratio, res.P99, res.FailedTotal(), perReq[0], perReq[1], perReq[2])
 	}
 }
@@ -282,7 +285,7 @@ func (a *abRun) summary() {
 		if t.name != first {
 			line += fmt.Sprintf("; faster than %s in %d rounds of %d", first, a.firstEdgeWins[t.name], a.compared[t.name])
 		}
-		fmt.Println(line)
+		fmt.Fprintln(a.out, line)
 	}
 }
 

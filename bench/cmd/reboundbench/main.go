@@ -103,7 +103,8 @@ func main() {
 			os.Exit(2)
 		}
 		a := &abRun{rebound: *rebound, logDir: filepath.Dir(*jsonPath), links: *links, conns: *conns, rounds: *rounds,
-			warmup: *warmup, duration: *duration, hot: *abPick == "hot", rate: *abRate}
+			warmup: *warmup, duration: *duration, hot: *abPick == "hot", rate: *abRate,
+			prefix: abPrefix, out: os.Stdout}
 		if err := a.run(ctx, *ab); err != nil {
 			fmt.Fprintln(os.Stderr, "reboundbench ab:", err)
 			os.Exit(1)
