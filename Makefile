@@ -42,7 +42,7 @@ bench:
 	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench $(BENCHFLAGS)
 
 ## ab: edge variants side by side with the bare server, round by round, with CPU per request
-## (AB='now=;noslack=REBOUND_EDGE_TIMER_SLACK=0'; BENCHFLAGS='-rounds 6 -duration 5s')
+## (AB='now=;noslack=REBOUND_EDGE_TIMER_SLACK=0' or AB='now=;before=@bin/rebound.before'; BENCHFLAGS='-rounds 6')
 AB ?= now=
 ab:
 	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \

@@ -26,6 +26,7 @@ import (
 // percent shows up only as a consistent order over many alternating rounds.
 //
 //	reboundbench -ab 'now=;noslack=REBOUND_EDGE_TIMER_SLACK=0' [-rounds 6] [-ab-pick hot] [-ab-rate 40000]
+//	reboundbench -ab 'now=;before=@bin/rebound.before'   # against another build
 
 // abPrefix is the Redis key prefix make ab seeds its links under.
 const abPrefix = "rbab:"
@@ -34,13 +35,15 @@ const abPrefix = "rbab:"
 type abTarget struct {
 	name string
 	env  []string // for an edge, added to its environment
+	bin  string   // for an edge, its rebound binary when not the run's
 	addr string
 	proc *proc
 }
 
-// parseABTargets reads "name=VAR=value,VAR=value;name2=" into edge
-// variants: each has a name and the variables that set it apart (none for
-// the edge as configured by default).
+// parseABTargets reads "name=VAR=value,VAR=value;name2=@path" into edge
+// variants: each has a name and what sets it apart: environment variables
+// (none for the edge as configured by default) and, after an @, another
+// rebound binary (an earlier commit's, say).
 func parseABTargets(spec string) ([]abTarget, error) {
 	var ts []abTarget
 	for _, part := range strings.Split(spec, ";") {
@@ -51,6 +54,10 @@ func parseABTargets(spec string) ([]abTarget, error) {
 		t := abTarget{name: name}
 		if env != "" {
 			for _, kv := range strings.Split(env, ",") {
+				if bin, ok := strings.CutPrefix(kv, "@"); ok && bin != "" && t.bin == "" {
+					t.bin = bin
+					continue
+				}
 				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 					return nil, fmt.Errorf("-ab: %q in %q is not VAR=value", kv, name)
 				}
@@ -208,7 +215,11 @@ func (a *abRun) start(ctx context.Context, edges []abTarget) error {
 		env := append([]string{"DATABASE_URL=" + a.dbURL, "REDIS_URL=" + a.redisURL, "REBOUND_REDIS_PREFIX=" + a.prefix,
 			"REBOUND_EDGE_ADDR=" + t.addr, "REBOUND_LOG_LEVEL=warn",
 			"REBOUND_RATE_LIMIT=1000000000", "REBOUND_RATE_BURST=1000000000"}, t.env...)
-		if t.proc, err = startHealthy(ctx, "ab-"+t.name, a.logDir, a.rebound, []string{"edge", "-env", ""}, env, "http://"+t.addr+"/health"); err != nil {
+		bin := a.rebound
+		if t.bin != "" {
+			bin = t.bin
+		}
+		if t.proc, err = startHealthy(ctx, "ab-"+t.name, a.logDir, bin, []string{"edge", "-env", ""}, env, "http://"+t.addr+"/health"); err != nil {
 			return err
 		}
 		a.targets = append(a.targets, t)

@@ -30,11 +30,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestABRunMeasuresEveryTarget runs make ab's code end to end at a small
-// scale: real edge processes built from ./cmd/rebound, the bare server, the
-// shared Redis under the test's own prefix. Every target is measured every
-// round with no failed request and a CPU time per request of its own; the
-// summary compares the second edge with the first; the seeded links are
-// gone afterwards.
+// scale: real edge processes built from ./cmd/rebound (the second one named
+// by its binary, as an earlier build would be), the bare server, the shared
+// Redis under the test's own prefix. Every target is measured every round
+// with no failed request and a CPU time per request of its own; the summary
+// compares the second edge with the first; the seeded links are gone
+// afterwards.
 func TestABRunMeasuresEveryTarget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the rebound binary and runs real servers")
@@ -54,7 +55,7 @@ func TestABRunMeasuresEveryTarget(t *testing.T) {
 		warmup: 100 * time.Millisecond, duration: 400 * time.Millisecond, prefix: prefix, out: &out}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := a.run(ctx, "first=;second=GOGC=200"); err != nil {
+	if err := a.run(ctx, "first=;second=@"+bin+",GOGC=200"); err != nil {
 		t.Fatalf("ab run: %v\n%s", err, out.String())
 	}
 	t.Logf("output:\n%s", out.String())

@@ -17,7 +17,11 @@ func TestParseABTargets(t *testing.T) {
 		!slices.Equal(ts[1].env, []string{"REBOUND_EDGE_TIMER_SLACK=0", "GOGC=400"}) {
 		t.Fatalf("parsed %+v", ts)
 	}
-	for _, bad := range []string{"", "now", "=X=1", "bare=", "a=;a=", "a=X", "a=X=1,=2"} {
+	ts, err = parseABTargets("old=@/tmp/rebound.old,GOGC=200")
+	if err != nil || len(ts) != 1 || ts[0].bin != "/tmp/rebound.old" || !slices.Equal(ts[0].env, []string{"GOGC=200"}) {
+		t.Fatalf("parsed %+v, %v", ts, err)
+	}
+	for _, bad := range []string{"", "now", "=X=1", "bare=", "a=;a=", "a=X", "a=X=1,=2", "a=@", "a=@x,@y"} {
 		if _, err := parseABTargets(bad); err == nil {
 			t.Errorf("parseABTargets(%q) accepted it", bad)
 		}
