@@ -1,11 +1,6 @@
 package edge
 
-import (
-	"hash/maphash"
-	"sync/atomic"
-
-	"github.com/reboundhq/rebound"
-)
+import "github.com/reboundhq/rebound"
 
 // botVerdicts remembers rebound.IsBot's answer for recently seen User-Agent
 // values. Every redirect asks it, and real traffic carries few distinct
@@ -19,29 +14,18 @@ import (
 // which is then scanned again. Two different agents with hashes equal but
 // for the verdict bit would share an answer: a chance of 2^-63 per pair,
 // and the answer only labels a click as a bot's or not.
-type botVerdicts struct {
-	seed  maphash.Seed
-	slots []atomic.Uint64
-	mask  uint64
-}
+type botVerdicts struct{ hashSlots }
 
 // botVerdictSlots is how many agents an edge remembers verdicts for: 16 KiB
 // of slots, ample for the few agents that make most of real traffic.
 const botVerdictSlots = 2048
 
 // newBotVerdicts remembers up to size agents (rounded up to a power of two).
-func newBotVerdicts(size int) *botVerdicts {
-	n := 1
-	for n < size {
-		n <<= 1
-	}
-	return &botVerdicts{seed: maphash.MakeSeed(), slots: make([]atomic.Uint64, n), mask: uint64(n - 1)}
-}
+func newBotVerdicts(size int) *botVerdicts { return &botVerdicts{newHashSlots(size)} }
 
 // isBot is rebound.IsBot(ua), remembered.
 func (v *botVerdicts) isBot(ua []byte) bool {
-	h := maphash.Bytes(v.seed, ua) &^ 1
-	slot := &v.slots[(h>>1)&v.mask]
+	h, slot := v.bytesSlot(ua)
 	if s := slot.Load(); s&^1 == h && s != 0 {
 		return s&1 == 1
 	}

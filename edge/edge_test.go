@@ -169,6 +169,27 @@ func TestRedisServesWhatOriginWrote(t *testing.T) {
 	}
 }
 
+// TestRedisHitKeptWhenAskedAgain: the first redirect of a link Redis holds
+// does not take an in-process entry; the second keeps one, and the third is
+// answered from it.
+func TestRedisHitKeptWhenAskedAgain(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	l := h.link(postgres.NewLink{ShortCode: "twice", OriginalURL: "https://example.com/2", IsActive: true})
+	if err := h.cache.StoreLinks(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct{ redisHits, notKept, localHits float64 }{{1, 1, 0}, {2, 1, 0}, {2, 1, 1}} {
+		if a := h.get("/twice"); a.status != 302 || a.header.Get("Location") != "https://example.com/2" {
+			t.Fatalf("request %d: %d %q", i, a.status, a.header.Get("Location"))
+		}
+		got := struct{ redisHits, notKept, localHits float64 }{h.lookups("redis", "hit"),
+			h.metric("rebound_edge_local_not_kept_total"), h.lookups("local", "hit")}
+		if got != want {
+			t.Fatalf("after request %d: redis hits, not kept, local hits %v, want %v", i+1, got, want)
+		}
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 1, RateBurst: 3,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})

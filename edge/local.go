@@ -12,15 +12,44 @@ import (
 // Invalidation messages evict from both.
 //
 // The TTL is checked against each entry's loadedAt when it is read, rather
-// than kept by an expiring LRU: under uniform traffic nearly every Redis hit
-// is inserted here, and an expiring LRU's per-insert bookkeeping (a time
-// bucket map per entry, rebuilt as buckets expire) cost about 7% of the
-// edge's CPU in that benchmark. An expired entry is a miss; it stays until
-// it is overwritten or evicted, so memory is bounded by size either way.
+// than kept by an expiring LRU, whose per-insert bookkeeping (a time bucket
+// map per entry, rebuilt as buckets expire) cost about 7% of the edge's CPU
+// under uniform traffic. An expired entry is a miss; it stays until it is
+// overwritten or evicted, so memory is bounded by size either way.
+//
+// A link read from Redis is offered rather than put: it is kept only if its
+// code was offered lately already (see recentCodes). Under traffic spread
+// over many more links than the tier holds, keeping every Redis hit would
+// replace another entry on nearly every request, for a hit rate of
+// size/links.
 type localTier struct {
 	links          *lru.Cache[string, *entry]
 	absent         *lru.Cache[string, *entry]
+	recent         recentCodes
 	ttl, absentTTL int64 // nanoseconds
+}
+
+// recentCodeSlots is how many codes the tier's admission remembers (512 KiB
+// of slots). A code is kept on its second Redis hit within about this many
+// Redis hits of the edge: any link asked for a few times a second, at any
+// rate one edge serves.
+const recentCodeSlots = 1 << 16
+
+// recentCodes remembers, approximately, the codes offered to the tier lately
+// (a doorkeeper, as TinyLFU calls it): a link asked for once is not worth an
+// entry, which costs an LRU insert and the eviction of another link.
+type recentCodes struct{ hashSlots }
+
+// again reports whether code was offered since its slot last changed hands,
+// and remembers it.
+func (r *recentCodes) again(code string) bool {
+	h, slot := r.stringSlot(code)
+	h |= 1 // a used slot is never zero
+	if slot.Load() == h {
+		return true
+	}
+	slot.Store(h)
+	return false
 }
 
 // newLocalTier holds up to size links (at least one). lru.New fails only for
@@ -29,7 +58,8 @@ func newLocalTier(size int, ttl, negativeTTL time.Duration) *localTier {
 	size = max(size, 1)
 	links, _ := lru.New[string, *entry](size)
 	absent, _ := lru.New[string, *entry](max(size/4, 1024))
-	return &localTier{links: links, absent: absent, ttl: int64(ttl), absentTTL: int64(negativeTTL)}
+	return &localTier{links: links, absent: absent, recent: recentCodes{newHashSlots(recentCodeSlots)},
+		ttl: int64(ttl), absentTTL: int64(negativeTTL)}
 }
 
 // get looks code up without copying it (the LRU only compares the key) and
@@ -53,6 +83,16 @@ func (t *localTier) put(code string, e *entry) {
 	}
 	t.absent.Remove(code)
 	t.links.Add(code, e)
+}
+
+// offer keeps a link read from Redis if its code was offered lately, and
+// reports whether it did.
+func (t *localTier) offer(code string, e *entry) bool {
+	if !t.recent.again(code) {
+		return false
+	}
+	t.put(code, e)
+	return true
 }
 
 func (t *localTier) remove(code string) {

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,5 +75,77 @@ func TestLocalTierBoundsAndEvicts(t *testing.T) {
 	tier.purge()
 	if _, ok := tier.get([]byte("d"), now.UnixNano()); ok || tier.len() != 0 {
 		t.Error("purge left entries")
+	}
+}
+
+// TestLocalTierKeepsRepeatedRedisHits: a link offered once is not kept, the
+// same link offered again is; a code whose slot another code took since is
+// a first offer again.
+func TestLocalTierKeepsRepeatedRedisHits(t *testing.T) {
+	now := time.Now()
+	link := func(code string) *entry {
+		return newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/" + code}, time.Hour, now)
+	}
+	tier := newLocalTier(10, time.Minute, time.Minute)
+	if tier.offer("a", link("a")) {
+		t.Fatal("first offer kept")
+	}
+	if _, ok := tier.get([]byte("a"), now.UnixNano()); ok || tier.len() != 0 {
+		t.Fatal("first offer stored")
+	}
+	if tier.offer("b", link("b")) || !tier.offer("b", link("b")) {
+		t.Fatal("b: kept on its first offer, or not on its second")
+	}
+	if !tier.offer("a", link("a")) {
+		t.Fatal("second offer of a not kept")
+	}
+	for _, code := range []string{"a", "b"} {
+		if e, ok := tier.get([]byte(code), now.UnixNano()); !ok || string(e.location) != "https://example.com/"+code {
+			t.Errorf("%s not served after its second offer: %v %v", code, e, ok)
+		}
+	}
+
+	// One slot: every other code takes it.
+	tier = newLocalTier(10, time.Minute, time.Minute)
+	tier.recent = recentCodes{newHashSlots(1)}
+	for i, c := range []struct {
+		code string
+		kept bool
+	}{{"x", false}, {"x", true}, {"y", false}, {"x", false}, {"x", true}} {
+		if got := tier.offer(c.code, link(c.code)); got != c.kept {
+			t.Errorf("offer %d (%s): kept %v, want %v", i, c.code, got, c.kept)
+		}
+	}
+}
+
+// BenchmarkLocalTierUniform is the tier's work for a Redis hit under uniform
+// traffic over 1,000,000 links with the default 100,000 entries: a lookup
+// that misses, then the entry offered (kept on a repeat) or, for
+// comparison, put (kept always, evicting another).
+func BenchmarkLocalTierUniform(b *testing.B) {
+	codes := make([]string, 1_000_000)
+	for i := range codes {
+		codes[i] = "c" + strconv.Itoa(i)
+	}
+	e := newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/"}, time.Hour, time.Now())
+	for _, policy := range []string{"offer", "put"} {
+		b.Run(policy, func(b *testing.B) {
+			tier := newLocalTier(100_000, time.Minute, time.Minute)
+			now := time.Now().UnixNano()
+			b.RunParallel(func(pb *testing.PB) {
+				rnd := rand.New(rand.NewPCG(rand.Uint64(), 0))
+				for pb.Next() {
+					code := codes[rnd.IntN(len(codes))]
+					if _, ok := tier.get([]byte(code), now); ok {
+						continue
+					}
+					if policy == "offer" {
+						tier.offer(code, e)
+					} else {
+						tier.put(code, e)
+					}
+				}
+			})
+		})
 	}
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	inFlight    prometheus.Gauge
 
 	localHit, localMiss, staleServed             prometheus.Counter
+	localSkipped                                 prometheus.Counter
 	redisHit, redisMiss, redisAbsent, redisError prometheus.Counter
 	dbFound, dbAbsent, dbError, dbRejected       prometheus.Counter
 
@@ -50,6 +51,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rebound_edge_rate_limited_total", Help: "Requests refused by the per-client rate limit.",
+		}),
+		localSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rebound_edge_local_not_kept_total",
+			Help: "Links read from Redis and not kept in the in-process tier: their code was not asked for lately.",
 		}),
 		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rebound_edge_invalidations_total", Help: "Invalidation messages applied to the in-process tier.",
@@ -95,7 +100,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 		m.clicksShipped.WithLabelValues(dep)
 	}
-	reg.MustRegister(requests, lookups, m.duration, m.inFlight, m.rateLimited, m.invalidations, m.subscribed,
+	reg.MustRegister(requests, lookups, m.duration, m.inFlight, m.localSkipped, m.rateLimited, m.invalidations, m.subscribed,
 		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerState, m.breakerTransitions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

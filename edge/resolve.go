@@ -103,7 +103,9 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 	case lk.State == cache.Found:
 		r.m.redisHit.Inc()
 		e := newEntry(lk.Entry, r.permanentMaxAge, now)
-		r.keep(code, e, epoch)
+		if r.epoch.Load() == epoch && !r.local.offer(code, e) {
+			r.m.localSkipped.Inc()
+		}
 		return e, nil
 	case lk.State == cache.Absent:
 		r.m.redisAbsent.Inc()
