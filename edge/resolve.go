@@ -103,9 +103,7 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 	case lk.State == cache.Found:
 		r.m.redisHit.Inc()
 		e := newEntry(lk.Entry, r.permanentMaxAge, now)
-		if r.epoch.Load() == epoch && !r.local.offer(code, e) {
-			r.m.localSkipped.Inc()
-		}
+		r.offer(code, e, epoch)
 		return e, nil
 	case lk.State == cache.Absent:
 		r.m.redisAbsent.Inc()
@@ -122,9 +120,19 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 	return v.(*entry), nil
 }
 
+// keep puts e in the in-process tier unless an invalidation arrived since
+// epoch.
 func (r *resolver) keep(code string, e *entry, epoch uint64) {
 	if r.epoch.Load() == epoch {
 		r.local.put(code, e)
+	}
+}
+
+// offer is keep for a link found in Redis, which the tier takes only when
+// its code was offered lately already (localTier.offer).
+func (r *resolver) offer(code string, e *entry, epoch uint64) {
+	if r.epoch.Load() == epoch && !r.local.offer(code, e) {
+		r.m.localSkipped.Inc()
 	}
 }
 
