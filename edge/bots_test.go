@@ -56,6 +56,13 @@ func TestBotVerdictsRemember(t *testing.T) {
 	if !v.isBot([]byte(agents[1])) {
 		t.Fatal("remembered verdict lost")
 	}
+	// The second ask answers from the slot, not from a new scan: with the
+	// stored verdict turned round, the table's answer turns with it.
+	_, slot := v.bytesSlot([]byte(agents[1]))
+	slot.Store(slot.Load() &^ 1)
+	if v.isBot([]byte(agents[1])) {
+		t.Fatal("verdict scanned again instead of read from its slot")
+	}
 }
 
 func TestBotVerdictsConcurrent(t *testing.T) {
