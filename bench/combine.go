@@ -14,10 +14,7 @@ func Combine(rs ...Result) Result {
 	if total.Seconds > 0 {
 		total.RPS = float64(total.Requests) / total.Seconds
 	}
-	total.P50 = quantileMS(total.hist, 50)
-	total.P95 = quantileMS(total.hist, 95)
-	total.P99 = quantileMS(total.hist, 99)
-	total.Max = float64(total.hist.Max()) / 1000
+	total.summarize()
 	return total
 }
 

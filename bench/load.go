@@ -61,8 +61,15 @@ type Result struct {
 	// WindowRequests and WindowP99 describe the requests due in Load.Window.
 	WindowRequests int64   `json:"window_requests,omitempty"`
 	WindowP99      float64 `json:"window_p99_ms,omitempty"`
-	hist           *hdrhistogram.Histogram
-	windowHist     *hdrhistogram.Histogram
+	// WakeLateP99 is, in open loop, the 99th percentile of how long after a
+	// request was due the load generator woke from the sleep that paced it:
+	// its own timer and scheduling delay, which every latency above
+	// includes. Go rounds a sleep the runtime waits out in epoll up to a
+	// whole millisecond.
+	WakeLateP99 float64 `json:"wake_late_p99_ms,omitempty"`
+	hist        *hdrhistogram.Histogram
+	windowHist  *hdrhistogram.Histogram
+	wakeHist    *hdrhistogram.Histogram
 }
 
 // SecondCounts is how many requests due in one second of a run succeeded
@@ -122,11 +129,19 @@ func Run(ctx context.Context, l Load) Result {
 	total.WindowP99 = quantileMS(total.windowHist, 99)
 	total.Seconds = elapsed
 	total.RPS = float64(total.Requests) / elapsed
-	total.P50 = quantileMS(total.hist, 50)
-	total.P95 = quantileMS(total.hist, 95)
-	total.P99 = quantileMS(total.hist, 99)
-	total.Max = float64(total.hist.Max()) / 1000
+	total.summarize()
 	return total
+}
+
+// summarize sets the latency figures from the merged histograms.
+func (r *Result) summarize() {
+	r.P50 = quantileMS(r.hist, 50)
+	r.P95 = quantileMS(r.hist, 95)
+	r.P99 = quantileMS(r.hist, 99)
+	r.Max = float64(r.hist.Max()) / 1000
+	if r.wakeHist.TotalCount() > 0 {
+		r.WakeLateP99 = quantileMS(r.wakeHist, 99)
+	}
 }
 
 func quantileMS(h *hdrhistogram.Histogram, q float64) float64 {
@@ -151,11 +166,15 @@ func (r *Result) merge(p Result) {
 	if p.windowHist != nil {
 		r.windowHist.Merge(p.windowHist)
 	}
+	if p.wakeHist != nil {
+		r.wakeHist.Merge(p.wakeHist)
+	}
 }
 
 func newResult(seconds int) Result {
 	return Result{Status: map[int]int64{}, Timeline: make([]SecondCounts, seconds),
-		hist: hdrhistogram.New(histMin, histMax, 3), windowHist: hdrhistogram.New(histMin, histMax, 3)}
+		hist: hdrhistogram.New(histMin, histMax, 3), windowHist: hdrhistogram.New(histMin, histMax, 3),
+		wakeHist: hdrhistogram.New(histMin, histMax, 3)}
 }
 
 // worker drives one connection. In open loop it paces its share of the rate
@@ -180,14 +199,19 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 	req.Header.SetMethod(l.Method)
 	for ctx.Err() == nil {
 		due := time.Now()
+		wakeLate := int64(-1) // µs; stays negative unless the request waited out a pacing sleep
 		if interval > 0 {
 			if d := time.Until(next); d > 0 {
 				time.Sleep(d)
+				wakeLate = time.Since(next).Microseconds()
 			}
 			due, next = next, next.Add(interval)
 		}
 		if !due.Before(deadline) {
 			break
+		}
+		if wakeLate >= 0 {
+			_ = res.wakeHist.RecordValue(max(histMin, min(histMax, wakeLate)))
 		}
 		var class int
 		path, class = l.Pick(rnd, path[:0])

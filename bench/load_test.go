@@ -73,6 +73,19 @@ func TestOpenLoopKeepsToItsRate(t *testing.T) {
 	if r.Requests > 200 || r.Requests < 20 {
 		t.Fatalf("%d requests at 200/s for 1s", r.Requests)
 	}
+	// Every request but the first on each connection waited out a pacing
+	// sleep, which can only end after the request was due; a closed loop
+	// never sleeps.
+	if r.WakeLateP99 <= 0 || r.WakeLateP99 > r.Max {
+		t.Fatalf("open loop: pacing wake-up p99 %v ms (latency max %v ms)", r.WakeLateP99, r.Max)
+	}
+	if p := bench.Pool(r, r); p.WakeLateP99 != r.WakeLateP99 {
+		t.Fatalf("pooling a run with itself moved its wake-up p99 from %v to %v ms", r.WakeLateP99, p.WakeLateP99)
+	}
+	closed := bench.Run(context.Background(), bench.Load{Addr: addr, Conns: 2, Duration: 100 * time.Millisecond, Pick: pick})
+	if closed.WakeLateP99 != 0 {
+		t.Fatalf("closed loop: pacing wake-up p99 %v ms, want none", closed.WakeLateP99)
+	}
 }
 
 func TestPoolAndCombine(t *testing.T) {
