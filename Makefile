@@ -23,6 +23,7 @@ build:
 ## vet: go vet and staticcheck (pinned; fetched through the module proxy on first use)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
+	@test -z "$$(gofmt -l .)" || { echo 'gofmt would change:'; gofmt -l .; exit 1; }
 	go vet ./...
 	go run $(STATICCHECK) ./...
 

@@ -211,7 +211,9 @@ func TestNoClickDroppedWhileShippingIsSlow(t *testing.T) {
 	}
 	h.pgProxy.SetLatency(0)
 	var stored int64
-	t.Cleanup(func() { t.Logf("stored %d clicks of %d, %d of them before the burst (%v)", stored, before+burst, before, err) })
+	t.Cleanup(func() {
+		t.Logf("stored %d clicks of %d, %d of them before the burst (%v)", stored, before+burst, before, err)
+	})
 	// Generous: connections that timed out through the 700 ms proxy are
 	// replaced first, and one full -race suite on two busy cores once needed
 	// more than 20 s. Whether the count was short or over shows in the log.
