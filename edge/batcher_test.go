@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
-	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/internal/testenv"
 )
 
@@ -22,21 +20,7 @@ func slowBatcher(t *testing.T, maxBatch int, latency time.Duration) (*redisBatch
 	t.Helper()
 	rdb, prefix := testenv.NewRedis(t)
 	direct := cache.New(rdb, cache.Options{Prefix: prefix})
-	ru, err := url.Parse(testenv.RedisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(ru.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	ru.Host = p.Addr()
-	prdb, err := cache.Dial(ru.String(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = prdb.Close() })
+	p, prdb := testenv.ProxiedRedis(t)
 	if err := prdb.Ping(context.Background()).Err(); err != nil { // connect before the delay starts
 		t.Fatal(err)
 	}

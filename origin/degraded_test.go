@@ -20,15 +20,7 @@ import (
 func TestRedisOutage(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	_, prefix := testenv.NewRedis(t)
-	ru, _ := url.Parse(testenv.RedisURL())
-	proxy, err := faultproxy.New(ru.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-	ru.Host = proxy.Addr()
-	rdb, _ := cache.Dial(ru.String(), nil)
-	t.Cleanup(func() { _ = rdb.Close() })
+	proxy, rdb := testenv.ProxiedRedis(t)
 	c := cache.New(rdb, cache.Options{Prefix: prefix})
 	direct := testenv.NewCache(t)
 	direct = cache.New(direct.Redis(), cache.Options{Prefix: prefix})

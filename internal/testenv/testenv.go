@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -120,6 +121,30 @@ func NewRedis(t testing.TB) (redis.UniversalClient, string) {
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// ProxiedRedis returns a client of the test Redis that connects through a
+// fault-injecting proxy, and the proxy; both close when the test ends. The
+// client shares the server with NewRedis's, so a prefix from NewRedis
+// isolates its keys.
+func ProxiedRedis(t testing.TB) (*faultproxy.Proxy, redis.UniversalClient) {
+	t.Helper()
+	ru, err := url.Parse(RedisURL())
+	if err != nil {
+		t.Fatalf("parse test redis URL: %v", err)
+	}
+	p, err := faultproxy.New(ru.Host)
+	if err != nil {
+		t.Fatalf("start redis proxy: %v", err)
+	}
+	t.Cleanup(p.Close)
+	ru.Host = p.Addr()
+	rdb, err := cache.Dial(ru.String(), nil)
+	if err != nil {
+		t.Fatalf("dial test redis through the proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return p, rdb
 }
 
 // DeleteKeys removes every key with the prefix.
