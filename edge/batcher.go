@@ -121,7 +121,7 @@ func (b *redisBatcher) work() {
 			b.answer(rest[:n], codes, out)
 			rest = rest[n:]
 		}
-		clear(batch) // the answered lookups go back to the pool
+		clear(batch) // hold no answered lookup: each goes back to the pool from its get
 	}
 }
 
