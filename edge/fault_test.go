@@ -47,9 +47,20 @@ func TestPostgresDown(t *testing.T) {
 		t.Fatalf("503 took %v with the breaker open", d)
 	}
 	h.pgProxy.Restore()
+	// Nothing asks Postgres now; the breaker's gauge must still leave
+	// "open" once the breaker's open time (2 s) is over.
+	if v := h.metric("rebound_edge_breaker_state", "dependency", "postgres"); v != 2 {
+		t.Fatalf("breaker gauge %v right after the cut, want 2 (open)", v)
+	}
+	testenv.Eventually(t, 5*time.Second, "breaker gauge half-open with no lookup asking", func() bool {
+		return h.metric("rebound_edge_breaker_state", "dependency", "postgres") == 1
+	})
 	testenv.Eventually(t, 10*time.Second, "uncached link served after postgres returns", func() bool {
 		return h.get("/notyet").status == 302
 	})
+	if v := h.metric("rebound_edge_breaker_state", "dependency", "postgres"); v != 0 {
+		t.Fatalf("breaker gauge %v after a successful lookup, want 0 (closed)", v)
+	}
 }
 
 // TestPostgresSlow: a Postgres that answers too slowly costs a request at

@@ -101,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.clicksShipped.WithLabelValues(dep)
 	}
 	reg.MustRegister(requests, lookups, m.duration, m.inFlight, m.localSkipped, m.rateLimited, m.invalidations, m.subscribed,
-		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerState, m.breakerTransitions,
+		m.clicksQueued, m.clicksDropped, m.clicksShipped, m.clickBacklog, m.breakerTransitions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -112,6 +112,25 @@ func (m *metrics) status(code int) {
 		return
 	}
 	m.otherStatus.Inc()
+}
+
+// breakerGauge collects rebound_edge_breaker_state after asking each breaker
+// its state. gobreaker moves an open breaker on to half-open only when asked,
+// and an edge whose lookups all stay in process may not ask for minutes:
+// read only from transitions, the gauge would say "open" (and the
+// ReboundBreakerOpen alert would fire) long after the dependency came back.
+type breakerGauge struct {
+	vec      *prometheus.GaugeVec
+	breakers []interface{ State() gobreaker.State } // asking sets vec through breakerChanged
+}
+
+func (g breakerGauge) Describe(ch chan<- *prometheus.Desc) { g.vec.Describe(ch) }
+
+func (g breakerGauge) Collect(ch chan<- prometheus.Metric) {
+	for _, b := range g.breakers {
+		b.State()
+	}
+	g.vec.Collect(ch)
 }
 
 func (m *metrics) breakerChanged(dep string, to gobreaker.State) {

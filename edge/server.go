@@ -101,6 +101,8 @@ func New(opts Options) *Server {
 	}
 	s.res.redisBreaker = gobreaker.NewCircuitBreaker[struct{}](breakerSettings("redis", m, time.Second))
 	s.res.dbBreaker = gobreaker.NewCircuitBreaker[*entry](breakerSettings("postgres", m, 2*time.Second))
+	opts.Registry.MustRegister(breakerGauge{vec: m.breakerState,
+		breakers: []interface{ State() gobreaker.State }{s.res.redisBreaker, s.res.dbBreaker}})
 	s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.RateLimitClients, opts.TrustedProxies)
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
