@@ -29,7 +29,7 @@ type metrics struct {
 	clicksShipped               *prometheus.CounterVec
 	clickBacklog                prometheus.Gauge
 
-	breakerState       *prometheus.GaugeVec
+	breakerState       *prometheus.GaugeVec // registered by New, wrapped in a breakerGauge over the breakers
 	breakerTransitions *prometheus.CounterVec
 }
 
