@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -51,24 +50,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	edgeDSN, redisURL := dsn, testenv.RedisURL()
 	if o.proxied {
-		du, _ := url.Parse(dsn)
-		p, err := faultproxy.New(du.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Close)
-		h.pgProxy = p
-		du.Host = p.Addr()
-		edgeDSN = du.String()
-		ru, _ := url.Parse(redisURL)
-		rp, err := faultproxy.New(ru.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(rp.Close)
-		h.redisProxy = rp
-		ru.Host = rp.Addr()
-		redisURL = ru.String()
+		h.pgProxy, edgeDSN = testenv.ProxyURL(t, dsn)
+		h.redisProxy, redisURL = testenv.ProxyURL(t, redisURL)
 	}
 	edgeDB, err := postgres.Open(context.Background(), edgeDSN, postgres.Options{MaxConns: 8, Lazy: true})
 	if err != nil {

@@ -2,14 +2,12 @@ package origin_test
 
 import (
 	"context"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
-	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
 )
@@ -58,14 +56,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // only to fail on them too.
 func TestPostgresOutageKeepsClicksInHand(t *testing.T) {
 	dsn := testenv.NewDatabase(t)
-	pu, _ := url.Parse(dsn)
-	proxy, err := faultproxy.New(pu.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-	pu.Host = proxy.Addr()
-	db, err := postgres.Open(context.Background(), pu.String(), postgres.Options{MaxConns: 4})
+	proxy, proxied := testenv.ProxyURL(t, dsn)
+	db, err := postgres.Open(context.Background(), proxied, postgres.Options{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

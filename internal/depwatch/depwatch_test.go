@@ -2,7 +2,6 @@ package depwatch_test
 
 import (
 	"context"
-	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/reboundhq/rebound/internal/depwatch"
-	"github.com/reboundhq/rebound/internal/faultproxy"
 	"github.com/reboundhq/rebound/internal/testenv"
 )
 
@@ -18,15 +16,9 @@ import (
 // through a proxy that the test cuts and restores.
 func TestUpFollowsARealConnection(t *testing.T) {
 	dsn := testenv.NewDatabase(t)
-	u, _ := url.Parse(dsn)
-	p, err := faultproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	u.Host = p.Addr()
+	p, proxied := testenv.ProxyURL(t, dsn)
 	check := func(ctx context.Context) error {
-		conn, err := pgx.Connect(ctx, u.String())
+		conn, err := pgx.Connect(ctx, proxied)
 		if err != nil {
 			return err
 		}

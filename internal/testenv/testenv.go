@@ -123,23 +123,32 @@ func NewRedis(t testing.TB) (redis.UniversalClient, string) {
 	return rdb, prefix
 }
 
+// ProxyURL starts a fault-injecting proxy to the host of rawURL (a
+// Postgres DSN or a Redis URL) and returns it with rawURL pointed at it; the
+// proxy closes when the test ends.
+func ProxyURL(t testing.TB, rawURL string) (*faultproxy.Proxy, string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parse %q: %v", rawURL, err)
+	}
+	p, err := faultproxy.New(u.Host)
+	if err != nil {
+		t.Fatalf("start proxy to %s: %v", u.Host, err)
+	}
+	t.Cleanup(p.Close)
+	u.Host = p.Addr()
+	return p, u.String()
+}
+
 // ProxiedRedis returns a client of the test Redis that connects through a
 // fault-injecting proxy, and the proxy; both close when the test ends. The
 // client shares the server with NewRedis's, so a prefix from NewRedis
 // isolates its keys.
 func ProxiedRedis(t testing.TB) (*faultproxy.Proxy, redis.UniversalClient) {
 	t.Helper()
-	ru, err := url.Parse(RedisURL())
-	if err != nil {
-		t.Fatalf("parse test redis URL: %v", err)
-	}
-	p, err := faultproxy.New(ru.Host)
-	if err != nil {
-		t.Fatalf("start redis proxy: %v", err)
-	}
-	t.Cleanup(p.Close)
-	ru.Host = p.Addr()
-	rdb, err := cache.Dial(ru.String(), nil)
+	p, proxied := ProxyURL(t, RedisURL())
+	rdb, err := cache.Dial(proxied, nil)
 	if err != nil {
 		t.Fatalf("dial test redis through the proxy: %v", err)
 	}
