@@ -52,7 +52,7 @@ func newRedisBatcher(c *cache.Client, maxBatch int, timeout time.Duration) *redi
 }
 
 // get looks one code up, waiting for the batch it joins. The worker answers
-// every lookup it queued, within its timeout per batch, even when closed; so
+// every queued lookup, within its timeout per batch, even when closed; so
 // the wait needs no way out. ctx ends the lookup only before it is queued.
 func (b *redisBatcher) get(ctx context.Context, code string) (cache.Lookup, error) {
 	if err := ctx.Err(); err != nil {
