@@ -337,7 +337,14 @@ func (b *benchRun) importLinks(ctx context.Context) error {
 
 // settle vacuums and analyzes the fresh tables now, so that autovacuum does
 // not wake up after the import and take CPU from whichever server is being
-// measured at the time.
+// measured at the time; then it has the kernel write back what the import
+// left dirty in the page cache. Left to itself the kernel does that about
+// 30 s after the writes (vm.dirty_expire_centisecs), which is when the
+// create-link figure is measured: 146 MB written back within a second stalled
+// every commit's WAL flush behind it (p99 223 and 385 ms in two runs of
+// 2026-12-01, against 4 to 5 ms on a settled machine). The figure is the
+// origin's steady state; docs/capacity.md says what an import costs the
+// writes just after it.
 func (b *benchRun) settle(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, b.benchDB)
 	if err != nil {
@@ -347,6 +354,7 @@ func (b *benchRun) settle(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) urls, events"); err != nil {
 		return fmt.Errorf("vacuum after import: %w", err)
 	}
+	syscall.Sync()
 	return nil
 }
 
