@@ -32,7 +32,8 @@ func Current() (time.Duration, error) { return current() }
 // Reexec sets the calling thread's timer slack to d and replaces the process
 // with a fresh run of the same executable, arguments and environment, whose
 // threads all start with that slack. The process keeps its ID, its open
-// descriptors that are not close-on-exec, and its parent. Reexec returns only
+// descriptors that are not close-on-exec, its parent, and the signal its
+// parent asked it to get when the parent exits. Reexec returns only
 // if it failed, with the slack of the calling thread possibly changed.
 //
 // Callers compare Current with d first: after the exec the slack is already

@@ -5,9 +5,27 @@ import (
 	"os"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// parentDeathSignal is the signal the process is to get when its parent
+// exits, as the parent set it (prctl PR_SET_PDEATHSIG; Go's
+// SysProcAttr.Pdeathsig): a launcher's way to take its children down with
+// it. The setting belongs to the thread that was started, the main one, and
+// threads the process creates do not inherit it; package variables are
+// initialised on the main thread (the runtime locks it for init), so this
+// reads the launcher's value.
+var parentDeathSignal = readParentDeathSignal()
+
+func readParentDeathSignal() uintptr {
+	var sig int32
+	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0); err != nil {
+		return 0
+	}
+	return uintptr(sig)
+}
 
 func current() (time.Duration, error) {
 	runtime.LockOSThread()
@@ -29,6 +47,15 @@ func reexec(d time.Duration) error {
 	defer runtime.UnlockOSThread()
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(d.Nanoseconds()), 0, 0, 0); err != nil {
 		return fmt.Errorf("set timer slack: %w", err)
+	}
+	// execve from this thread makes it the new image's only thread, so a
+	// parent-death signal set on the main thread would be dropped: carry it
+	// over. The main thread keeps its own until the exec ends it, so there
+	// is no moment when the parent could exit unnoticed.
+	if parentDeathSignal != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, parentDeathSignal, 0, 0, 0); err != nil {
+			return fmt.Errorf("keep the parent-death signal: %w", err)
+		}
 	}
 	// /proc/self/exe is the running image even if its file was replaced or
 	// removed since it started.

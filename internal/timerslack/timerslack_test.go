@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,15 @@ import (
 )
 
 const helperEnv = "TIMERSLACK_TEST_HELPER"
+
+// In the helper, the main goroutine keeps the main thread, so the re-exec
+// (from another goroutine) runs on another thread, as it can in the edge:
+// the case where the exec would drop the parent-death signal.
+func init() {
+	if os.Getenv(helperEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
 
 // TestMain lets the test binary act as the program that raises its slack.
 func TestMain(m *testing.M) {
@@ -38,7 +48,9 @@ func helper(want string) int {
 	}
 	fmt.Printf("start pid=%d slack=%d\n", os.Getpid(), cur.Nanoseconds())
 	if cur < d {
-		fmt.Println("reexec failed:", timerslack.Reexec(d))
+		failed := make(chan error)
+		go func() { failed <- timerslack.Reexec(d) }()
+		fmt.Println("reexec failed:", <-failed)
 		return 1
 	}
 	tasks, _ := filepath.Glob("/proc/self/task/*")
@@ -51,16 +63,24 @@ func helper(want string) int {
 		}
 		slacks = append(slacks, strings.TrimSpace(string(b)))
 	}
-	fmt.Printf("threads=%d slacks=%s\n", len(tasks), strings.Join(slacks, ","))
+	fmt.Printf("threads=%d slacks=%s pdeathsig=%d\n", len(tasks), strings.Join(slacks, ","), startParentDeathSignal)
 	return 0
 }
 
+// TestReexecRaisesEveryThreadsSlack also starts the helper with a
+// parent-death signal, as the benchmark starts the edge, and checks the
+// re-executed image still has it.
 func TestReexecRaisesEveryThreadsSlack(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("timer slack is Linux only")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1ms")
+	// The test runs on any thread, which must outlive the helper for the
+	// signal not to fire: keep this goroutine on its thread until then.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd.SysProcAttr = parentDeathSignalAttr(syscall.SIGUSR1)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
@@ -83,10 +103,13 @@ func TestReexecRaisesEveryThreadsSlack(t *testing.T) {
 	if slack1 >= int64(time.Millisecond) || slack2 != int64(time.Millisecond) {
 		t.Errorf("slack %d before the exec and %d after, want below 1ms and then 1ms", slack1, slack2)
 	}
-	var threads int
+	var threads, pdeathsig int
 	var slacks string
-	if _, err := fmt.Sscanf(lines[2], "threads=%d slacks=%s", &threads, &slacks); err != nil {
+	if _, err := fmt.Sscanf(lines[2], "threads=%d slacks=%s pdeathsig=%d", &threads, &slacks, &pdeathsig); err != nil {
 		t.Fatalf("report %q: %v", lines[2], err)
+	}
+	if pdeathsig != int(syscall.SIGUSR1) {
+		t.Errorf("parent-death signal %d after the exec, want %d (SIGUSR1)", pdeathsig, syscall.SIGUSR1)
 	}
 	// sysmon and the other runtime threads were started before main: they
 	// have the slack only because the process started with it.

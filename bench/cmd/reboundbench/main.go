@@ -90,7 +90,10 @@ func main() {
 		}
 		return
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal or output pipe (SIGHUP, SIGPIPE: `reboundbench | head`)
+	// stops the run like Ctrl-C, which stops what it started; by default
+	// either would kill the benchmark and leave that running.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer stop()
 	if err := os.MkdirAll(filepath.Dir(*jsonPath), 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "reboundbench:", err)
