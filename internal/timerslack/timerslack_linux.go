@@ -19,6 +19,7 @@ import (
 // reads the launcher's value.
 var parentDeathSignal = readParentDeathSignal()
 
+// readParentDeathSignal returns 0, nothing to carry over, if prctl fails.
 func readParentDeathSignal() uintptr {
 	var sig int32
 	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0); err != nil {

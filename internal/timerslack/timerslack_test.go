@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +62,7 @@ func helper(want string) int {
 		}
 		slacks = append(slacks, strings.TrimSpace(string(b)))
 	}
-	fmt.Printf("threads=%d slacks=%s pdeathsig=%d\n", len(tasks), strings.Join(slacks, ","), startParentDeathSignal)
+	fmt.Printf("threads=%d slacks=%s pdeathsig=%d\n", len(tasks), strings.Join(slacks, ","), timerslack.ParentDeathSignalAtStart())
 	return 0
 }
 
@@ -80,7 +79,8 @@ func TestReexecRaisesEveryThreadsSlack(t *testing.T) {
 	// signal not to fire: keep this goroutine on its thread until then.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cmd.SysProcAttr = parentDeathSignalAttr(syscall.SIGUSR1)
+	wantSig, attr := timerslack.ParentDeathSignalAttr()
+	cmd.SysProcAttr = attr
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
@@ -108,8 +108,8 @@ func TestReexecRaisesEveryThreadsSlack(t *testing.T) {
 	if _, err := fmt.Sscanf(lines[2], "threads=%d slacks=%s pdeathsig=%d", &threads, &slacks, &pdeathsig); err != nil {
 		t.Fatalf("report %q: %v", lines[2], err)
 	}
-	if pdeathsig != int(syscall.SIGUSR1) {
-		t.Errorf("parent-death signal %d after the exec, want %d (SIGUSR1)", pdeathsig, syscall.SIGUSR1)
+	if pdeathsig != wantSig {
+		t.Errorf("parent-death signal %d after the exec, want %d", pdeathsig, wantSig)
 	}
 	// sysmon and the other runtime threads were started before main: they
 	// have the slack only because the process started with it.

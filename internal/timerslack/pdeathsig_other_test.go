@@ -1,9 +1,0 @@
-//go:build !linux
-
-package timerslack_test
-
-import "syscall"
-
-var startParentDeathSignal int32
-
-func parentDeathSignalAttr(syscall.Signal) *syscall.SysProcAttr { return nil }
