@@ -345,7 +345,7 @@ func (b *benchRun) importLinks(ctx context.Context) error {
 // 30 s after the writes (vm.dirty_expire_centisecs), which is when the
 // create-link figure is measured: 146 MB written back within a second stalled
 // every commit's WAL flush behind it (p99 223 and 385 ms in two runs of
-// 2026-12-01, against 4 to 5 ms on a settled machine). The figure is the
+// 2026-12-01; 5.32 and 10.72 ms in the two runs after this sync). The figure is the
 // origin's steady state; docs/capacity.md says what an import costs the
 // writes just after it.
 func (b *benchRun) settle(ctx context.Context) error {

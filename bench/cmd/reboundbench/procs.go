@@ -41,13 +41,7 @@ func startProc(name, logDir, bin string, args []string, env ...string) (*proc, e
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The child gets SIGTERM when the benchmark dies without stopping it
-	// (killed, or SIGPIPE from a closed stdout): an edge and an origin left
-	// running from such a run were found still holding their ports and Redis
-	// connections during the next one. The signal follows the OS thread that
-	// started the child, and the Go runtime does not end its threads unless a
-	// goroutine locked to one exits, which this program never does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
