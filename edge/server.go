@@ -53,6 +53,12 @@ type Options struct {
 	// ClickQueueSize bounds the clicks handlers may queue between two
 	// collections by the shipper; default 65,536.
 	ClickQueueSize int
+	// ReadTimeout bounds the read of a request from its first byte (default
+	// 10s), IdleTimeout the wait for the next request on a kept-alive
+	// connection (default 2m; longer than a load balancer's usual 60 s, so
+	// the balancer, not the edge, closes an idle connection), WriteTimeout
+	// the write of a response (default 10s).
+	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
 	// Subscribe, when true, follows the invalidation channel. Tests that
 	// drive invalidation by hand leave it off.
 	Subscribe bool
@@ -114,9 +120,10 @@ func New(opts Options) *Server {
 		Handler:              s.Handle,
 		ErrorHandler:         s.handleParseError,
 		Name:                 "rebound",
-		ReadTimeout:          10 * time.Second,
-		WriteTimeout:         10 * time.Second,
-		IdleTimeout:          2 * time.Minute,
+		ReadTimeout:          opts.ReadTimeout,
+		WriteTimeout:         opts.WriteTimeout,
+		IdleTimeout:          opts.IdleTimeout,
+		LazyRequestTime:      true, // the handler reads the clock once, through ctx.Time
 		ReadBufferSize:       8 << 10, // also the largest request head accepted
 		MaxRequestBodySize:   64 << 10,
 		CloseOnShutdown:      true,
@@ -162,6 +169,15 @@ func setDefaults(o *Options) {
 	if o.ClickQueueSize <= 0 {
 		o.ClickQueueSize = 1 << 16
 	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
 	if o.ClickFlushInterval <= 0 {
 		o.ClickFlushInterval = 100 * time.Millisecond
 	}
@@ -181,7 +197,7 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 
 // Serve answers connections from ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.srv.Serve(ln); err != nil {
+	if err := s.srv.Serve(lazyDeadlineListener{ln}); err != nil {
 		return fmt.Errorf("serve edge: %w", err)
 	}
 	return nil
@@ -219,7 +235,7 @@ var (
 
 // Handle answers one request. It is the fasthttp handler.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := ctx.Time()
 	s.m.inFlight.Inc()
 	defer s.recoverPanic(ctx)
 	s.serve(ctx, start)
