@@ -123,7 +123,7 @@ func New(opts Options) *Server {
 		ReadTimeout:          opts.ReadTimeout,
 		WriteTimeout:         opts.WriteTimeout,
 		IdleTimeout:          opts.IdleTimeout,
-		LazyRequestTime:      true, // the handler reads the clock once, through ctx.Time
+		LazyRequestTime:      true,    // the handler reads the clock once, through ctx.Time
 		ReadBufferSize:       8 << 10, // also the largest request head accepted
 		MaxRequestBodySize:   64 << 10,
 		CloseOnShutdown:      true,
