@@ -56,14 +56,14 @@ func TestLaterReadDeadlineIsHonouredLazily(t *testing.T) {
 func TestEarlierReadDeadlineTakesEffectAtOnce(t *testing.T) {
 	c, _ := tcpPair(t)
 	start := time.Now()
-	if err := c.SetReadDeadline(start.Add(5 * time.Second)); err != nil {
+	if err := c.SetReadDeadline(start.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.SetReadDeadline(start.Add(50 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.Read(make([]byte, 8))
-	if elapsed := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || elapsed > 2*time.Second {
+	if elapsed := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || elapsed > 5*time.Second {
 		t.Fatalf("read: %v after %v, want a timeout after 50ms", err, elapsed)
 	}
 }
@@ -119,11 +119,11 @@ func TestWriteDeadlinePassedFailsTheWrite(t *testing.T) {
 	if err := c.SetWriteDeadline(start.Add(50 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetWriteDeadline(start.Add(300 * time.Millisecond)); err != nil {
+	if err := c.SetWriteDeadline(start.Add(2 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := c.Write(bytes.Repeat([]byte("x"), 64<<20))
-	if elapsed := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || elapsed < 300*time.Millisecond || n == 0 {
-		t.Fatalf("write: %d bytes, %v after %v; want some bytes, then a timeout after 300ms", n, err, elapsed)
+	if elapsed := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || elapsed < 2*time.Second || n == 0 {
+		t.Fatalf("write: %d bytes, %v after %v; want some bytes, then a timeout after 2s", n, err, elapsed)
 	}
 }
