@@ -145,41 +145,25 @@ func setDefaults(o *Options) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.LocalCacheSize <= 0 {
-		o.LocalCacheSize = 100_000
-	}
-	if o.LocalCacheTTL <= 0 {
-		o.LocalCacheTTL = 30 * time.Second
-	}
-	if o.NegativeCacheTTL <= 0 {
-		o.NegativeCacheTTL = 5 * time.Second
-	}
-	if o.PermanentMaxAge <= 0 {
-		o.PermanentMaxAge = 24 * time.Hour
-	}
-	if o.DBConcurrency <= 0 {
-		o.DBConcurrency = 16
-	}
-	if o.RateBurst <= 0 {
-		o.RateBurst = max(1, int(o.RateLimit))
-	}
-	if o.RateLimitClients <= 0 {
-		o.RateLimitClients = 100_000
-	}
-	if o.ClickQueueSize <= 0 {
-		o.ClickQueueSize = 1 << 16
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = 10 * time.Second
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 2 * time.Minute
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
-	}
-	if o.ClickFlushInterval <= 0 {
-		o.ClickFlushInterval = 100 * time.Millisecond
+	orDefault(&o.LocalCacheSize, 100_000)
+	orDefault(&o.LocalCacheTTL, 30*time.Second)
+	orDefault(&o.NegativeCacheTTL, 5*time.Second)
+	orDefault(&o.PermanentMaxAge, 24*time.Hour)
+	orDefault(&o.DBConcurrency, 16)
+	orDefault(&o.RateBurst, max(1, int(o.RateLimit)))
+	orDefault(&o.RateLimitClients, 100_000)
+	orDefault(&o.ClickQueueSize, 1<<16)
+	orDefault(&o.ReadTimeout, 10*time.Second)
+	orDefault(&o.IdleTimeout, 2*time.Minute)
+	orDefault(&o.WriteTimeout, 10*time.Second)
+	orDefault(&o.ClickFlushInterval, 100*time.Millisecond)
+}
+
+// orDefault sets *v to def unless it is positive: zero (and nonsense below
+// it) means "not set".
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
