@@ -188,10 +188,10 @@ func (b *syncBuffer) String() string {
 // of them are stored in Postgres once it is fast again (Redis stays cut: the
 // harness runs no origin to move clicks from the stream).
 func TestNoClickDroppedWhileShippingIsSlow(t *testing.T) {
-	// The queue holds 256 clicks and the collector is woken at 128: far more
-	// than a burst of 300 leaves room for if collecting waited for a 700 ms
-	// shipment, and room enough for a collector kept waiting by two cores
-	// busy with the whole -race suite (at 64, it once dropped 4 clicks).
+	// The queue holds 256 clicks and the collector is woken at 128. A burst
+	// of 300 overflows it if collecting waits for a 700 ms shipment (343
+	// dropped when made to), while a collector kept waiting by two cores busy
+	// with the whole -race suite has room (at 64 clicks, 4 were dropped once).
 	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{ClickQueueSize: 256}})
 	l := h.link(postgres.NewLink{ShortCode: "slowship", OriginalURL: "https://example.com/s", IsActive: true})
 	if a := h.get("/slowship"); a.status != 302 {
