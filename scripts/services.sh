@@ -88,8 +88,8 @@ fi
 # effort, once, and never a password prompt: sudo only when it needs none,
 # psql with -w. Without the grant the bench only skips that step.
 needs_grant=$(PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c \
-  "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint')
-     AND NOT pg_has_role('pg_checkpoint', 'member')" 2>/dev/null || true)
+  "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint')
+     THEN NOT pg_has_role('pg_checkpoint', 'member') ELSE false END" 2>/dev/null || true)
 if [ "$needs_grant" = t ] &&
   { [ "$(id -u)" = 0 ] || ! id postgres >/dev/null 2>&1 || sudo -n true 2>/dev/null; }; then
   psql_admin -w -d postgres -c "GRANT pg_checkpoint TO $DB_USER" >/dev/null 2>&1 || true
