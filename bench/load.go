@@ -64,8 +64,7 @@ type Result struct {
 	// WakeLateP99 is, in open loop, the 99th percentile of how long after a
 	// request was due the load generator woke from the sleep that paced it:
 	// its own timer and scheduling delay, which every latency above
-	// includes. Go rounds a sleep the runtime waits out in epoll up to a
-	// whole millisecond.
+	// includes (see pacer).
 	WakeLateP99 float64 `json:"wake_late_p99_ms,omitempty"`
 	hist        *hdrhistogram.Histogram
 	windowHist  *hdrhistogram.Histogram
@@ -188,6 +187,8 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 	if l.Rate > 0 {
 		interval = time.Duration(float64(l.Conns) / l.Rate * float64(time.Second))
 	}
+	pace := newPacer()
+	defer pace.close()
 	// Spread the open-loop workers' first requests over one interval.
 	next := start.Add(interval * time.Duration(w) / time.Duration(max(1, l.Conns)))
 	var req fasthttp.Request
@@ -202,7 +203,7 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 		wakeLate := int64(-1) // µs; stays negative unless the request waited out a pacing sleep
 		if interval > 0 {
 			if d := time.Until(next); d > 0 {
-				time.Sleep(d)
+				pace.wait(d)
 				wakeLate = time.Since(next).Microseconds()
 			}
 			due, next = next, next.Add(interval)
