@@ -62,9 +62,9 @@ type Result struct {
 	WindowRequests int64   `json:"window_requests,omitempty"`
 	WindowP99      float64 `json:"window_p99_ms,omitempty"`
 	// WakeLateP99 is, in open loop, the 99th percentile of how long after a
-	// request was due the load generator woke from the sleep that paced it:
-	// its own timer and scheduling delay, which every latency above
-	// includes (see pacer).
+	// request fell due a connection that was waiting for it got it: the
+	// load generator's own pacing and scheduling delay, which every latency
+	// above includes (see release).
 	WakeLateP99 float64 `json:"wake_late_p99_ms,omitempty"`
 	hist        *hdrhistogram.Histogram
 	windowHist  *hdrhistogram.Histogram
@@ -109,13 +109,18 @@ func Run(ctx context.Context, l Load) Result {
 	defer hc.CloseIdleConnections()
 	start := time.Now()
 	seconds := int(l.Duration/time.Second) + 1
+	var due chan time.Time // open loop: when each request falls due, for the first free worker
+	if l.Rate > 0 {
+		due = make(chan time.Time, l.Conns)
+		go release(ctx, start, start.Add(l.Duration), l.Rate, due)
+	}
 	parts := make([]Result, l.Conns)
 	var wg sync.WaitGroup
 	for w := range l.Conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[w] = l.worker(ctx, hc, w, start, seconds)
+			parts[w] = l.worker(ctx, hc, w, start, due, seconds)
 		}()
 	}
 	wg.Wait()
@@ -176,21 +181,14 @@ func newResult(seconds int) Result {
 		wakeHist: hdrhistogram.New(histMin, histMax, 3)}
 }
 
-// worker drives one connection. In open loop it paces its share of the rate
-// and measures each request from the moment it was due.
-func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start time.Time, seconds int) Result {
+// worker drives one connection. In closed loop it sends a request as soon as
+// the last one is answered; in open loop it takes the next due time from
+// due, and measures each request from the moment it was due.
+func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start time.Time, due <-chan time.Time, seconds int) Result {
 	res := newResult(seconds)
 	rnd := rand.New(rand.NewPCG(l.Seed, uint64(w)))
 	windowed := l.Window[1] > l.Window[0]
 	deadline := start.Add(l.Duration)
-	var interval time.Duration
-	if l.Rate > 0 {
-		interval = time.Duration(float64(l.Conns) / l.Rate * float64(time.Second))
-	}
-	pace := newPacer()
-	defer pace.close()
-	// Spread the open-loop workers' first requests over one interval.
-	next := start.Add(interval * time.Duration(w) / time.Duration(max(1, l.Conns)))
 	var req fasthttp.Request
 	var resp fasthttp.Response
 	var uri, path, body []byte
@@ -199,20 +197,23 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 	}
 	req.Header.SetMethod(l.Method)
 	for ctx.Err() == nil {
-		due := time.Now()
-		wakeLate := int64(-1) // µs; stays negative unless the request waited out a pacing sleep
-		if interval > 0 {
-			if d := time.Until(next); d > 0 {
-				pace.wait(d)
-				wakeLate = time.Since(next).Microseconds()
+		var at time.Time // when this request was due
+		if due != nil {
+			free := time.Now()
+			var ok bool
+			if at, ok = <-due; !ok {
+				break
 			}
-			due, next = next, next.Add(interval)
-		}
-		if !due.Before(deadline) {
-			break
-		}
-		if wakeLate >= 0 {
-			_ = res.wakeHist.RecordValue(max(histMin, min(histMax, wakeLate)))
+			// The worker waited for the request to fall due: how late it
+			// got it is the load generator's own delay.
+			if free.Before(at) {
+				late := time.Since(at).Microseconds()
+				_ = res.wakeHist.RecordValue(max(histMin, min(histMax, late)))
+			}
+		} else {
+			if at = time.Now(); !at.Before(deadline) {
+				break
+			}
 		}
 		var class int
 		path, class = l.Pick(rnd, path[:0])
@@ -227,15 +228,15 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 			req.Header.SetContentType("application/json")
 		}
 		err := hc.Do(&req, &resp)
-		lat := time.Since(due)
+		lat := time.Since(at)
 		us := max(histMin, min(histMax, lat.Microseconds()))
 		_ = res.hist.RecordValue(us)
-		if at := due.Sub(start); windowed && at >= l.Window[0] && at < l.Window[1] {
+		if since := at.Sub(start); windowed && since >= l.Window[0] && since < l.Window[1] {
 			_ = res.windowHist.RecordValue(us)
 		}
 		res.Requests++
 		res.Sent[class]++
-		sec := min(seconds-1, int(due.Sub(start)/time.Second))
+		sec := min(seconds-1, int(at.Sub(start)/time.Second))
 		ok := false
 		if err != nil {
 			res.Errors++

@@ -441,7 +441,7 @@ func (b *benchRun) edgeAlone(ctx context.Context) {
 	half := b.redirectLoad(pickHot)
 	half.Conns, half.Rate = 16, hot.Edge.RPS/2
 	hc := b.compare(ctx, "half of peak rate", fmt.Sprintf("hot links, 16 connections, open loop at %.0f req/s", half.Rate), half)
-	b.figure("p99 at half the peak rate", fmt.Sprintf("%.2f ms (bare server: %.2f ms; load generator's own pacing wake-up p99: %.2f ms in the edge's run, %.2f ms in the bare server's)",
+	b.figure("p99 at half the peak rate", fmt.Sprintf("%.2f ms (bare server: %.2f ms; load generator's own pacing delay p99: %.2f ms in the edge's run, %.2f ms in the bare server's)",
 		hc.Edge.P99, hc.Base.P99, hc.Edge.WakeLateP99, hc.Base.WakeLateP99), "at most 2 ms", hc.Edge.P99 <= 2)
 
 	uni := b.compare(ctx, "uniform random", fmt.Sprintf("%d links, %d connections, closed loop; click storage deferred", b.links, b.conns),
@@ -577,7 +577,7 @@ func (b *benchRun) write(reportPath, chartPath, jsonPath, readmePath string) err
 		"The edge runs as its own process with the rate limiter on but set to never refuse (all load comes from one address). It connects straight to Postgres and Redis for the edge-against-bare-server scenarios; for the fault drills it is restarted behind TCP proxies to them, which the drills cut. Every redirect request carries a browser User-Agent and a Referer, for the bare server too.",
 		"Rows marked click storage deferred ran with the origin stopped: the edge queued each click in the Redis stream, and the restarted origin stored them afterwards (see the clicks-stored figures). The rows marked clicks stored live had the origin and Postgres inserting every click as a row and a click event on the same two cores as the edge, the load generator and the bare server.",
 		"Drill recovery: 'ok again after' is the time from the proxy letting traffic through again until the edge's /health reports the dependency ok (polled every 50 ms). 'Throughput back within' counts whole seconds of the run until one with no failure and 90% of the throughput before the fault; on this shared box the edge also pushes its click backlog then.",
-		"Open-loop latency counts from when a request was due, so it includes how late the load generator woke from the wait that paced the request. The wait is a timerfd read through Go's netpoller (a Go sleep shorter than a millisecond can last a whole one, which runs before 2026-12-01 carried); the half-peak figure gives that wake-up delay's own p99 beside it.",
+		"Open-loop latency counts from when a request was due, so it includes how late the load generator sent it. One goroutine releases the requests as they fall due, waiting on a timerfd at least 100 µs at a time, to the first free connection (before the fifth session of 2026-12-01 each connection paced itself with a Go sleep, which can last a whole millisecond when shorter than one); the half-peak figure gives the p99 of that delay, from due to sent, beside it.",
 		"Raw results: bench/results/latest.json; logs of the processes beside it.")
 	for _, f := range []struct {
 		path  string
