@@ -25,7 +25,7 @@ func TestPacerNeverWakesEarly(t *testing.T) {
 // release hands out every due time of the run once, in order, at the rate,
 // and never before it has come, even when requests fall due closer together
 // than minGap.
-func TestReleaseHandsOutEachDueTimeOnTime(t *testing.T) {
+func TestReleaseHandsOutEachDueTimeOnceInOrder(t *testing.T) {
 	const rate = 20_000 // a gap of 50 µs, under minGap
 	start := time.Now()
 	deadline := start.Add(50 * time.Millisecond)
