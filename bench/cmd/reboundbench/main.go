@@ -99,13 +99,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reboundbench:", err)
 		os.Exit(1)
 	}
-	clearLogs(filepath.Dir(*jsonPath))
+	logDir, err := clearLogs(filepath.Dir(*jsonPath))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reboundbench:", err)
+		os.Exit(1)
+	}
 	if *ab != "" {
 		if *abPick != "uniform" && *abPick != "hot" {
 			fmt.Fprintf(os.Stderr, "reboundbench: -ab-pick %q is neither uniform nor hot\n", *abPick)
 			os.Exit(2)
 		}
-		a := &abRun{rebound: *rebound, logDir: filepath.Dir(*jsonPath), links: *links, conns: *conns, rounds: *rounds,
+		a := &abRun{rebound: *rebound, logDir: logDir, links: *links, conns: *conns, rounds: *rounds,
 			warmup: *warmup, duration: *duration, hot: *abPick == "hot", rate: *abRate,
 			prefix: abPrefix, out: os.Stdout}
 		if err := a.run(ctx, *ab); err != nil {
@@ -115,14 +119,14 @@ func main() {
 		return
 	}
 	if *drills != "" {
-		if err := runDrills(ctx, filepath.Dir(*jsonPath), *rebound, *drills); err != nil {
+		if err := runDrills(ctx, logDir, *rebound, *drills); err != nil {
 			fmt.Fprintln(os.Stderr, "reboundbench drills:", err)
 			os.Exit(1)
 		}
 		return
 	}
 	b := &benchRun{links: *links, duration: *duration, warmup: *warmup, conns: *conns, rounds: max(1, *rounds), rebound: *rebound,
-		logDir: filepath.Dir(*jsonPath), token: "bench-" + strconv.FormatUint(rand.Uint64(), 36)}
+		logDir: logDir, token: "bench-" + strconv.FormatUint(rand.Uint64(), 36)}
 	b.report.Command = "make bench"
 	b.report.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
 	b.report.Machine = machine()
@@ -136,13 +140,30 @@ func main() {
 	}
 }
 
-// clearLogs removes the child processes' logs of an earlier run: they are
-// appended to across restarts within a run.
-func clearLogs(dir string) {
-	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	for _, l := range logs {
-		_ = os.Remove(l)
+// procLogsDir is the folder, beside the raw results, that holds the logs of
+// the processes a run starts. It is the bench's own: clearLogs empties it,
+// where emptying the results' folder itself would delete any *.log an
+// operator keeps beside a -json path of their choosing (/tmp/x.json).
+const procLogsDir = "reboundbench-logs"
+
+// clearLogs creates the process-log folder under resultsDir, or removes the
+// logs an earlier run left in it (they are appended to across restarts
+// within a run), and returns its path.
+func clearLogs(resultsDir string) (string, error) {
+	dir := filepath.Join(resultsDir, procLogsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("process-log folder: %w", err)
 	}
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err != nil {
+		return "", fmt.Errorf("list earlier process logs: %w", err)
+	}
+	for _, l := range logs {
+		if err := os.Remove(l); err != nil {
+			return "", fmt.Errorf("remove an earlier process log: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 func runBaseline(addr string, links int) error {
@@ -578,7 +599,7 @@ func (b *benchRun) write(reportPath, chartPath, jsonPath, readmePath string) err
 		"Rows marked click storage deferred ran with the origin stopped: the edge queued each click in the Redis stream, and the restarted origin stored them afterwards (see the clicks-stored figures). The rows marked clicks stored live had the origin and Postgres inserting every click as a row and a click event on the same two cores as the edge, the load generator and the bare server.",
 		"Drill recovery: 'ok again after' is the time from the proxy letting traffic through again until the edge's /health reports the dependency ok (polled every 50 ms). 'Throughput back within' counts whole seconds of the run until one with no failure and 90% of the throughput before the fault; on this shared box the edge also pushes its click backlog then.",
 		"Open-loop latency counts from when a request was due, so it includes how late the load generator sent it. One goroutine releases the requests as they fall due, waiting on a timerfd at least 100 µs at a time, to the first free connection (before the fifth session of 2026-12-01 each connection paced itself with a Go sleep, which can last a whole millisecond when shorter than one); the half-peak figure gives the p99 of that delay, from due to sent, beside it.",
-		"Raw results: bench/results/latest.json; logs of the processes beside it.")
+		fmt.Sprintf("Raw results: %s; logs of the processes the run started: %s.", jsonPath, filepath.Join(filepath.Dir(jsonPath), procLogsDir)))
 	for _, f := range []struct {
 		path  string
 		write func(io.Writer) error
