@@ -99,7 +99,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reboundbench:", err)
 		os.Exit(1)
 	}
-	logDir, err := clearLogs(filepath.Dir(*jsonPath))
+	logDir, err := freshProcLogDir(filepath.Dir(*jsonPath))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reboundbench:", err)
 		os.Exit(1)
@@ -141,15 +141,15 @@ func main() {
 }
 
 // procLogsDir is the folder, beside the raw results, that holds the logs of
-// the processes a run starts. It is the bench's own: clearLogs empties it,
+// the processes a run starts. It is the bench's own: freshProcLogDir empties it,
 // where emptying the results' folder itself would delete any *.log an
 // operator keeps beside a -json path of their choosing (/tmp/x.json).
 const procLogsDir = "reboundbench-logs"
 
-// clearLogs creates the process-log folder under resultsDir, or removes the
-// logs an earlier run left in it (they are appended to across restarts
-// within a run), and returns its path.
-func clearLogs(resultsDir string) (string, error) {
+// freshProcLogDir returns the process-log folder under resultsDir, created or
+// emptied of the logs an earlier run left in it (they are appended to across
+// restarts within a run).
+func freshProcLogDir(resultsDir string) (string, error) {
 	dir := filepath.Join(resultsDir, procLogsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("process-log folder: %w", err)
@@ -599,7 +599,7 @@ func (b *benchRun) write(reportPath, chartPath, jsonPath, readmePath string) err
 		"Rows marked click storage deferred ran with the origin stopped: the edge queued each click in the Redis stream, and the restarted origin stored them afterwards (see the clicks-stored figures). The rows marked clicks stored live had the origin and Postgres inserting every click as a row and a click event on the same two cores as the edge, the load generator and the bare server.",
 		"Drill recovery: 'ok again after' is the time from the proxy letting traffic through again until the edge's /health reports the dependency ok (polled every 50 ms). 'Throughput back within' counts whole seconds of the run until one with no failure and 90% of the throughput before the fault; on this shared box the edge also pushes its click backlog then.",
 		"Open-loop latency counts from when a request was due, so it includes how late the load generator sent it. One goroutine releases the requests as they fall due, waiting on a timerfd at least 100 µs at a time, to the first free connection (before the fifth session of 2026-12-01 each connection paced itself with a Go sleep, which can last a whole millisecond when shorter than one); the half-peak figure gives the p99 of that delay, from due to sent, beside it.",
-		fmt.Sprintf("Raw results: %s; logs of the processes the run started: %s.", jsonPath, filepath.Join(filepath.Dir(jsonPath), procLogsDir)))
+		fmt.Sprintf("Raw results: %s; logs of the processes the run started: %s.", jsonPath, b.logDir))
 	for _, f := range []struct {
 		path  string
 		write func(io.Writer) error

@@ -8,15 +8,15 @@ import (
 
 // The results' folder may be one an operator chose (-json /tmp/x.json):
 // clearing the bench's earlier process logs must not touch their files.
-func TestClearLogsEmptiesOnlyItsOwnFolder(t *testing.T) {
+func TestFreshProcLogDirEmptiesOnlyItsOwnFolder(t *testing.T) {
 	results := t.TempDir()
 	theirs := filepath.Join(results, "app.log")
 	if err := os.WriteFile(theirs, []byte("keep me"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := clearLogs(results)
+	dir, err := freshProcLogDir(results)
 	if err != nil {
-		t.Fatalf("first clearLogs: %v", err)
+		t.Fatalf("first freshProcLogDir: %v", err)
 	}
 	if want := filepath.Join(results, procLogsDir); dir != want {
 		t.Fatalf("process-log folder = %q, want %q", dir, want)
@@ -25,8 +25,8 @@ func TestClearLogsEmptiesOnlyItsOwnFolder(t *testing.T) {
 	if err := os.WriteFile(earlier, []byte("earlier run"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := clearLogs(results); err != nil {
-		t.Fatalf("second clearLogs: %v", err)
+	if _, err := freshProcLogDir(results); err != nil {
+		t.Fatalf("second freshProcLogDir: %v", err)
 	}
 	if _, err := os.Stat(earlier); !os.IsNotExist(err) {
 		t.Errorf("the earlier run's edge.log is still there (stat: %v)", err)
