@@ -5,8 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Settings come from the environment, then .env for what the environment
+# lacks (as the binary reads them), and a DATABASE_URL or REDIS_URL given
+# either way wins over the local servers services.sh reports.
+if [ -f .env ]; then
+  caller_env=$(export -p)
+  set -a; . ./.env; set +a
+  eval "$caller_env" 2>/dev/null || true
+fi
+db_url=${DATABASE_URL:-} redis_url=${REDIS_URL:-}
 eval "$(bash scripts/services.sh)"
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+DATABASE_URL=${db_url:-$DATABASE_URL} REDIS_URL=${redis_url:-$REDIS_URL}
 if [ -z "${REBOUND_API_TOKENS:-}" ]; then
   REBOUND_API_TOKENS=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
   export REBOUND_API_TOKENS
@@ -20,14 +29,24 @@ go build -o bin/rebound ./cmd/rebound
 bin/rebound migrate
 
 pids=()
-# supervise NAME: run "rebound NAME", restarting it when it dies, until stopped.
+# supervise NAME: run "rebound NAME", restarting it when it fails, until
+# stopped. A clean exit is a stop someone asked for, not a crash, and is not
+# undone: Ctrl-C sends SIGINT to the services too, and their graceful stop
+# may end before this loop's trap runs (or with the trap never running: a
+# background subshell ignores SIGINT when make run was itself started in the
+# background).
 supervise() {
   while true; do
     bin/rebound "$1" &
     child=$!
     trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT
-    wait $child || true
-    echo "run: $1 exited; restarting in 1s" >&2
+    status=0
+    wait $child || status=$?
+    if [ "$status" = 0 ]; then
+      echo "run: $1 stopped" >&2
+      return 0
+    fi
+    echo "run: $1 exited with status $status; restarting in 1s" >&2
     sleep 1
   done
 }
