@@ -1,12 +1,10 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,7 +146,7 @@ func TestLostSubscriptionShortensTrust(t *testing.T) {
 // TestErrorLogsAreSampled: with Postgres cut, every miss fails, but the log
 // gets one line a second, carrying a request id and the count it stands for.
 func TestErrorLogsAreSampled(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.SyncBuffer
 	opts := edge.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
 	h := newHarness(t, harnessOpts{proxied: true, edge: opts})
 	h.pgProxy.Cut()
@@ -162,24 +160,6 @@ func TestErrorLogsAreSampled(t *testing.T) {
 	if !strings.Contains(buf.String(), `"request_id":"`) {
 		t.Fatalf("no request id in %s", buf.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the edge's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestNoClickDroppedWhileShippingIsSlow: with Redis cut and Postgres slow,

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +37,7 @@ func TestMakeRun(t *testing.T) {
 	}
 	dsn := testenv.NewDatabase(t)
 	_, prefix := testenv.NewRedis(t)
-	edgePort, originPort := freePort(t), freePort(t)
+	edgePort, originPort := testenv.FreePort(t), testenv.FreePort(t)
 
 	// A process started with SIGINT ignored (a test binary run in the
 	// background by a script, say) passes that on, and the script's Ctrl-C
@@ -58,7 +57,7 @@ func TestMakeRun(t *testing.T) {
 		fmt.Sprintf("REBOUND_ORIGIN_ADDR=:%d", originPort),
 	)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start make run: %v", err)
@@ -233,7 +232,7 @@ func runExampleWithoutCurl(t *testing.T, example string) {
 }
 
 // waitFor waits until out holds want, failing if the process exits first.
-func waitFor(t *testing.T, out *lockedBuffer, exited <-chan error, want string, d time.Duration) {
+func waitFor(t *testing.T, out *testenv.SyncBuffer, exited <-chan error, want string, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -274,32 +273,4 @@ next:
 		env = append(env, kv)
 	}
 	return env
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,22 +20,12 @@ import (
 	"github.com/reboundhq/rebound/internal/testenv"
 )
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startServices runs the real origin and edge commands until the test ends.
 func startServices(t *testing.T) (originURL, edgeURL string) {
 	t.Helper()
 	dsn := testenv.NewDatabase(t)
 	_, prefix := testenv.NewRedis(t)
-	originAddr, edgeAddr := freePort(t), freePort(t)
+	originAddr, edgeAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	for k, v := range map[string]string{
 		"DATABASE_URL": dsn, "REDIS_URL": testenv.RedisURL(), "REBOUND_REDIS_PREFIX": prefix,
 		"REBOUND_API_TOKENS": "metrics-test", "REBOUND_ORIGIN_ADDR": originAddr, "REBOUND_EDGE_ADDR": edgeAddr,
