@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # testtools.sh: make sure the tools some tests shell out to are installed,
 # from Debian's packages: promtool (package prometheus) checks and unit-tests
-# the alert rules, node checks the k6 scripts' syntax. Without them those
-# tests skip, so `make test` installs them rather than pass without running.
+# the alert rules, node checks the k6 scripts' syntax, curl runs the example
+# `make run` prints. Without them those tests skip or fail, so `make test`
+# installs them rather than pass without running.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -10,6 +11,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v node >/dev/null || missing+=(nodejs)
+command -v curl >/dev/null || missing+=(curl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "testtools: installing ${missing[*]} from Debian's packages" >&2
