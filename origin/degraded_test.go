@@ -3,6 +3,7 @@ package origin_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,51 @@ func TestRedisOutage(t *testing.T) {
 		return out[0].State == cache.Found && out[0].Entry.URL == "https://example.com/2" && out[1].State == cache.Found
 	})
 	e.want(e.do("GET", "/health", nil), 200, "")
+}
+
+// TestPostgresOutageAnswers503: while Postgres is unreachable every API
+// call that needs it answers 503 unavailable with Retry-After, in the
+// documented error shape and without the driver's message (they answered
+// 500 internal until 2026-12-02); once it is back, the same origin serves
+// again without a restart.
+func TestPostgresOutageAnswers503(t *testing.T) {
+	proxy, dsn := testenv.ProxyURL(t, testenv.NewDatabase(t))
+	db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	e := serveEnv(t, db, testenv.NewCache(t))
+	id := itoa(e.createLink(map[string]any{"original_url": "https://example.com/pg", "short_code": "pgdown"}).num("id"))
+
+	proxy.Cut()
+	for _, call := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/urls", nil},
+		{"POST", "/urls", map[string]any{"original_url": "https://example.com/during"}},
+		{"GET", "/urls/" + id, nil},
+		{"PATCH", "/urls/" + id, map[string]any{"title": "t"}},
+		{"DELETE", "/urls/" + id, nil},
+		{"GET", "/urls/" + id + "/stats", nil},
+		{"POST", "/users", map[string]any{"username": "pgdown", "email": "pgdown@example.com"}},
+		{"GET", "/users", nil},
+		{"GET", "/events", nil},
+		{"GET", "/urls/pgdown/redirect", nil},
+	} {
+		r := e.do(call.method, call.path, call.body)
+		e.want(r, 503, rebound.EUnavailable)
+		if r.header.Get("Retry-After") == "" || strings.Contains(string(r.body), "127.0.0.1") {
+			t.Fatalf("%s %s with Postgres down: Retry-After %q, body %s", call.method, call.path, r.header.Get("Retry-After"), r.body)
+		}
+	}
+
+	proxy.Restore()
+	testenv.Eventually(t, 10*time.Second, "API serving again", func() bool {
+		return e.do("GET", "/urls/"+id, nil).status == 200
+	})
+	e.want(e.do("PATCH", "/urls/"+id, map[string]any{"title": "after"}), 200, "")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

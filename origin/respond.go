@@ -54,9 +54,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", requestID(r.Context()))
+	case http.StatusServiceUnavailable:
+		// The client is told to retry; the log says why (the driver's
+		// message, which the client never sees).
+		s.log.WarnContext(r.Context(), "request failed: a dependency is unavailable", "err", err,
+			"method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()))
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")

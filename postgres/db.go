@@ -9,6 +9,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -166,7 +168,8 @@ func pingSQL(ctx context.Context, db *sql.DB) error {
 }
 
 // translate maps constraint violations to domain errors that a client can be
-// shown, and wraps anything else with what was being done.
+// shown, marks failures to reach Postgres as unavailable (so a client is told
+// to retry), and wraps anything else with what was being done.
 func translate(err error, doing string) error {
 	if err == nil {
 		return nil
@@ -188,7 +191,41 @@ func translate(err error, doing string) error {
 			return rebound.FieldErrorf(rebound.ENotFound, "user_id", "user_id names no user")
 		}
 	}
+	if unreachable(err) {
+		// The cause stays in the chain for the logs; clients see the sentence.
+		return fmt.Errorf("%s: %w: %w", doing, errUnavailable, err)
+	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+var errUnavailable = rebound.Errorf(rebound.EUnavailable, "the database is unavailable; retry shortly")
+
+// unreachable reports whether err says that Postgres could not be reached,
+// did not answer in time, or turned the statement away for a reason that
+// passes (shutting down, out of connections, a deadlock or serialization
+// victim), rather than that the statement or its data were wrong.
+func unreachable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if len(pgErr.Code) < 2 {
+			return false
+		}
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"53", // insufficient resources: too many connections, disk full, out of memory
+			"57", // operator intervention: shutdown, cannot connect now, query canceled
+			"40": // transaction rollback: serialization failure, deadlock
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
 
 // constraintField turns "users_email_key" into "email" and "urls_pkey" into "id".
@@ -207,14 +244,14 @@ func constraintField(constraint string) string {
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return translate(err, "begin transaction")
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return translate(err, "commit")
 	}
 	return nil
 }
