@@ -30,6 +30,10 @@ type Link struct {
 	MaxClicks    *int64     `json:"max_clicks"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// Version orders the writes of links: every create, update and delete
+	// draws a higher one. Caches keep the highest they were given. Not
+	// shown by the API.
+	Version int64 `json:"-"`
 }
 
 // Event is an audit record: link changes, clicks, or anything a client posts.

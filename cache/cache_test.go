@@ -16,15 +16,22 @@ func TestEntryRoundTrip(t *testing.T) {
 	uid := int64(4)
 	l := rebound.Link{ID: 42, UserID: &uid, ShortCode: "x", OriginalURL: "https://a.org/p|q?x=1", IsActive: true,
 		RedirectType: 308, ForwardQuery: true, ExpiresAt: &exp, MaxClicks: &max}
+	l.Version = 77
 	got, err := cache.UnmarshalEntry(cache.EntryOf(l).Marshal())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cache.Entry{ID: 42, RedirectType: 308, ForwardQuery: true, Active: true, ExpiresAt: exp.UnixMilli(), MaxClicks: 9, URL: l.OriginalURL}
+	want := cache.Entry{Version: 77, ID: 42, RedirectType: 308, ForwardQuery: true, Active: true, ExpiresAt: exp.UnixMilli(), MaxClicks: 9, URL: l.OriginalURL}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	for _, bad := range []string{"", "1|2|3", "9|1|302|0|1|0|0|https://x", "2|x|302|0|1|0|0|https://x", "2|1|302|0|1|0|0|"} {
+	// Format 2, written before versions, still reads, as version 0.
+	if old, err := cache.UnmarshalEntry([]byte("2|42|302|0|1|0|0|https://a.org/p|q")); err != nil ||
+		old != (cache.Entry{ID: 42, RedirectType: 302, Active: true, URL: "https://a.org/p|q"}) {
+		t.Fatalf("format 2: %+v, %v", old, err)
+	}
+	for _, bad := range []string{"", "1|2|3", "9|1|302|0|1|0|0|https://x", "2|x|302|0|1|0|0|https://x", "2|1|302|0|1|0|0|",
+		"3|x|1|302|0|1|0|0|https://x", "3|5|1|302|0|1|0|0|", "3|5"} {
 		if _, err := cache.UnmarshalEntry([]byte(bad)); err == nil {
 			t.Errorf("%q decoded", bad)
 		}
@@ -47,7 +54,7 @@ func TestLinkStates(t *testing.T) {
 	if err := c.PutLinks(ctx, []rebound.Link{l}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.StoreAbsent(ctx, "gone"); err != nil {
+	if err := c.StoreAbsent(ctx, "gone", 1); err != nil {
 		t.Fatal(err)
 	}
 	// A fill never overwrites what a write put there.
@@ -95,7 +102,7 @@ func TestStoreWritesThroughAndInvalidates(t *testing.T) {
 	if err := c.StoreLinks(ctx, a, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.StoreAbsent(ctx, "gone"); err != nil {
+	if err := c.StoreAbsent(ctx, "gone", 3); err != nil {
 		t.Fatal(err)
 	}
 	out := make([]cache.Lookup, 3)
@@ -115,4 +122,76 @@ func TestStoreWritesThroughAndInvalidates(t *testing.T) {
 			t.Fatalf("no invalidation of %q", want)
 		}
 	}
+}
+
+// Two writes of one link reach Redis in either order when they race; the
+// newer version must stay whichever arrives last, and a tombstone must hold
+// off an older write but not a link created later under the same code.
+func TestStoreKeepsTheNewestVersion(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	c := cache.New(rdb, cache.Options{Prefix: prefix, NegativeTTL: time.Minute})
+	ctx := context.Background()
+	link := func(version int64, url string) rebound.Link {
+		return rebound.Link{ID: 1, ShortCode: "v", OriginalURL: url, IsActive: true, RedirectType: 302, Version: version}
+	}
+	state := func() cache.Lookup {
+		t.Helper()
+		out := make([]cache.Lookup, 1)
+		if err := c.GetLinks(ctx, []string{"v"}, out); err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	wantURL := func(step, url string) {
+		t.Helper()
+		if got := state(); got.State != cache.Found || got.Entry.URL != url {
+			t.Fatalf("%s: %+v, want %s", step, got, url)
+		}
+	}
+	store := func(l rebound.Link) {
+		t.Helper()
+		if err := c.StoreLinks(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	store(link(5, "https://five.org"))
+	store(link(4, "https://four.org"))
+	wantURL("an older write after a newer one", "https://five.org")
+	store(link(5, "https://five.org/again"))
+	wantURL("the same version again (a retried write)", "https://five.org/again")
+	store(link(6, "https://six.org"))
+	wantURL("a newer write", "https://six.org")
+
+	if err := c.StoreAbsent(ctx, "v", 7); err != nil {
+		t.Fatal(err)
+	}
+	store(link(6, "https://six.org"))
+	if got := state(); got.State != cache.Absent {
+		t.Fatalf("an update committed before the delete brought the link back: %+v", got)
+	}
+	if err := c.StoreAbsent(ctx, "v", 6); err != nil {
+		t.Fatal(err)
+	}
+	store(link(8, "https://eight.org"))
+	wantURL("a link created under the code after its deletion", "https://eight.org")
+
+	// What carries no version (an entry of format 2, an edge's fill of an
+	// unknown code) gives way to any write.
+	key := prefix + "l:{v}"
+	for _, unversioned := range []string{"2|1|302|0|1|0|0|https://old.org", "-"} {
+		if err := rdb.Set(ctx, key, unversioned, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		store(link(1, "https://one.org"))
+		wantURL("over "+unversioned, "https://one.org")
+	}
+
+	// A Redis that lost its scripts (restarted, or flushed here) is given
+	// the script again and the write goes through.
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	store(link(9, "https://nine.org"))
+	wantURL("after SCRIPT FLUSH", "https://nine.org")
 }

@@ -10,6 +10,7 @@ import (
 // Entry is what the edge needs to answer a code: the link's redirect and the
 // conditions under which it stops redirecting.
 type Entry struct {
+	Version      int64 // the link's version (rebound.Link.Version); 0 in entries written before versions
 	ID           int64
 	RedirectType int
 	ForwardQuery bool
@@ -21,7 +22,7 @@ type Entry struct {
 
 // EntryOf returns the cache entry of a link.
 func EntryOf(l rebound.Link) Entry {
-	e := Entry{ID: l.ID, RedirectType: l.RedirectType, ForwardQuery: l.ForwardQuery, Active: l.IsActive, URL: l.OriginalURL}
+	e := Entry{Version: l.Version, ID: l.ID, RedirectType: l.RedirectType, ForwardQuery: l.ForwardQuery, Active: l.IsActive, URL: l.OriginalURL}
 	if l.ExpiresAt != nil {
 		e.ExpiresAt = l.ExpiresAt.UnixMilli()
 		if e.ExpiresAt == 0 { // the epoch itself: keep it "expired", not "never"
@@ -34,17 +35,26 @@ func EntryOf(l rebound.Link) Entry {
 	return e
 }
 
-// entryVersion leads every encoded entry so the format can change safely.
-const entryVersion = "2" // 2: expires_at in milliseconds
+// entryFormat leads every encoded entry so the format can change safely.
+// Format 2 (expires_at in milliseconds) is still read, as version 0, so an
+// edge reads the entries an older origin wrote.
+const (
+	entryFormat   = "3" // 3: the link's version after the format
+	entryFormatV2 = "2"
+)
 
-// absent is the value stored for a code known not to exist.
+// absent is the value stored for a code known not to exist: alone when an
+// edge found no row, followed by "|version" when a delete or a rename took
+// the code away (see storeScript).
 const absent = "-"
 
-// Marshal encodes e as "2|id|type|fwd|active|expires|max|url". The URL comes
-// last and may hold '|' itself.
+// Marshal encodes e as "3|version|id|type|fwd|active|expires|max|url". The
+// URL comes last and may hold '|' itself.
 func (e Entry) Marshal() []byte {
-	b := make([]byte, 0, 48+len(e.URL))
-	b = append(b, entryVersion...)
+	b := make([]byte, 0, 64+len(e.URL))
+	b = append(b, entryFormat...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, e.Version, 10)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, '|')
@@ -77,17 +87,12 @@ func UnmarshalEntry(b []byte) (Entry, error) { return unmarshalEntry(b) }
 // from a string, the URL is the tail of it, not a copy.
 func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 	var e Entry
-	var fields [7]T
-	for i := range fields {
-		j := indexPipe(b)
-		if j < 0 {
-			return e, errBadEntry
-		}
-		fields[i], b = b[:j], b[j+1:]
-	}
-	if string(fields[0]) != entryVersion || len(b) == 0 {
+	j := indexPipe(b)
+	if j < 0 {
 		return e, errBadEntry
 	}
+	format := b[:j]
+	b = b[j+1:]
 	var err error
 	parse := func(f T) int64 {
 		n, perr := strconv.ParseInt(string(f), 10, 64)
@@ -96,12 +101,34 @@ func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 		}
 		return n
 	}
-	e.ID = parse(fields[1])
-	e.RedirectType = int(parse(fields[2]))
-	e.ForwardQuery = string(fields[3]) == "1"
-	e.Active = string(fields[4]) == "1"
-	e.ExpiresAt = parse(fields[5])
-	e.MaxClicks = parse(fields[6])
+	switch string(format) {
+	case entryFormat:
+		if j = indexPipe(b); j < 0 {
+			return e, errBadEntry
+		}
+		e.Version = parse(b[:j])
+		b = b[j+1:]
+	case entryFormatV2:
+	default:
+		return e, errBadEntry
+	}
+	var fields [6]T // id, type, fwd, active, expires, max; the URL is the rest
+	for i := range fields {
+		j := indexPipe(b)
+		if j < 0 {
+			return e, errBadEntry
+		}
+		fields[i], b = b[:j], b[j+1:]
+	}
+	if len(b) == 0 {
+		return e, errBadEntry
+	}
+	e.ID = parse(fields[0])
+	e.RedirectType = int(parse(fields[1]))
+	e.ForwardQuery = string(fields[2]) == "1"
+	e.Active = string(fields[3]) == "1"
+	e.ExpiresAt = parse(fields[4])
+	e.MaxClicks = parse(fields[5])
 	e.URL = string(b)
 	return e, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,33 +23,82 @@ func invalidation(codes []string) string { return strings.Join(codes, codeSepara
 // StoreLinks writes links' entries through and, in the same round trip,
 // tells every edge to drop its in-process copies of them. An API write waits
 // for this before it answers, so it is one round trip rather than two.
+//
+// An entry is written only over an older version of its code (storeScript),
+// so of two racing writes of one link the later commit stays in Redis
+// whichever reaches Redis last. The edges are told either way.
 func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
 	if len(links) == 0 {
 		return nil
 	}
-	pipe := c.rdb.Pipeline()
-	c.queueLinks(ctx, pipe, links)
 	codes := make([]string, len(links))
 	for i, l := range links {
 		codes[i] = l.ShortCode
 	}
-	pipe.Publish(ctx, c.channel(), invalidation(codes))
-	if _, err := pipe.Exec(ctx); err != nil {
+	err := c.execStore(ctx, func(pipe redis.Pipeliner) {
+		for _, l := range links {
+			c.queueStore(ctx, pipe, l.ShortCode, l.Version, EntryOf(l).Marshal(), c.linkTTL)
+		}
+		pipe.Publish(ctx, c.channel(), invalidation(codes))
+	})
+	if err != nil {
 		return fmt.Errorf("write through and invalidate %d links: %w", len(links), err)
 	}
 	return nil
 }
 
-// StoreAbsent is StoreLinks for a code that names no link any more: it
-// remembers that for the negative TTL.
-func (c *Client) StoreAbsent(ctx context.Context, code string) error {
-	pipe := c.rdb.Pipeline()
-	pipe.Set(ctx, c.linkKey(code), absent, c.negTTL)
-	pipe.Publish(ctx, c.channel(), code)
-	if _, err := pipe.Exec(ctx); err != nil {
+// StoreAbsent is StoreLinks for a code that names no link any more (deleted,
+// or renamed away) since the write of the given version: it remembers that
+// for the negative TTL, unless Redis holds a newer version of the code (a
+// link created under it since).
+func (c *Client) StoreAbsent(ctx context.Context, code string, version int64) error {
+	tombstone := absent + "|" + strconv.FormatInt(version, 10)
+	err := c.execStore(ctx, func(pipe redis.Pipeliner) {
+		c.queueStore(ctx, pipe, code, version, tombstone, c.negTTL)
+		pipe.Publish(ctx, c.channel(), code)
+	})
+	if err != nil {
 		return fmt.Errorf("mark %q absent and invalidate: %w", code, err)
 	}
 	return nil
+}
+
+// storeScript sets a link's key (KEYS[1]) to a value (ARGV[2]) with a TTL in
+// milliseconds (ARGV[3]) unless the key holds a newer version than ARGV[1]:
+// an entry "3|version|...", or a tombstone "-|version". Entries of format 2,
+// and the bare "-" of a fill, have no version and are always replaced.
+var storeScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+	local v = string.match(cur, '^3|(%d+)|') or string.match(cur, '^%-|(%d+)$')
+	if v and tonumber(v) > tonumber(ARGV[1]) then
+		return 0
+	end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
+// queueStore adds one storeScript call to pipe.
+func (c *Client) queueStore(ctx context.Context, pipe redis.Pipeliner, code string, version int64, value any, ttl time.Duration) {
+	storeScript.EvalSha(ctx, pipe, []string{c.linkKey(code)}, version, value, ttl.Milliseconds())
+}
+
+// execStore runs a pipeline that queue fills with storeScript calls. Redis
+// forgets scripts when it restarts and a new cluster node starts without
+// them, so on NOSCRIPT it loads the script and runs the pipeline once more:
+// every call in it can run twice (a write repeated, an edge told twice).
+func (c *Client) execStore(ctx context.Context, queue func(redis.Pipeliner)) error {
+	for loaded := false; ; loaded = true {
+		pipe := c.rdb.Pipeline()
+		queue(pipe)
+		_, err := pipe.Exec(ctx)
+		if loaded || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return err
+		}
+		if err := storeScript.Load(ctx, c.rdb).Err(); err != nil {
+			return fmt.Errorf("load the store script: %w", err)
+		}
+	}
 }
 
 // Invalidator is what an edge does with invalidation messages.

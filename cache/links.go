@@ -81,7 +81,7 @@ func (c *Client) mgetLinks(ctx context.Context, codes []string, out []Lookup) er
 // lookupOf decodes a stored value. A corrupt entry is a miss: Postgres will
 // rewrite it.
 func lookupOf(v string) Lookup {
-	if v == absent {
+	if len(v) > 0 && v[0] == absent[0] { // "-" or a tombstone "-|version"; entries begin with a digit
 		return Lookup{State: Absent}
 	}
 	e, err := unmarshalEntry(v)

@@ -11,6 +11,7 @@ import (
 // writes into a redirect, prepared once, so answering allocates nothing.
 type entry struct {
 	id           int64
+	version      int64 // the link's version, written back with a fill of Redis
 	status       int
 	location     []byte
 	cacheControl []byte
@@ -26,7 +27,7 @@ var privateCacheControl = []byte("private, max-age=90")
 
 func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entry {
 	en := &entry{
-		id: e.ID, status: e.RedirectType, location: []byte(e.URL), forwardQuery: e.ForwardQuery,
+		id: e.ID, version: e.Version, status: e.RedirectType, location: []byte(e.URL), forwardQuery: e.ForwardQuery,
 		active: e.Active, expiresAt: e.ExpiresAt, maxClicks: e.MaxClicks, loadedAt: now.UnixNano(),
 		cacheControl: privateCacheControl,
 	}

@@ -199,7 +199,7 @@ func (r *resolver) fillRedis(code string, e *entry) {
 		return
 	}
 	_ = r.cache.FillLink(ctx, code, cache.Entry{
-		ID: e.id, RedirectType: e.status, ForwardQuery: e.forwardQuery, Active: e.active,
+		Version: e.version, ID: e.id, RedirectType: e.status, ForwardQuery: e.forwardQuery, Active: e.active,
 		ExpiresAt: e.expiresAt, MaxClicks: e.maxClicks, URL: string(e.location),
 	})
 }

@@ -27,6 +27,7 @@ func TestRedisOutage(t *testing.T) {
 	e.runBackground()
 
 	r := e.createLink(map[string]any{"original_url": "https://example.com/1", "short_code": "outage"})
+	doomed := e.createLink(map[string]any{"original_url": "https://example.com/doomed", "short_code": "doomed"})
 	proxy.Cut()
 	r2 := e.do("GET", "/health", nil)
 	e.want(r2, 503, "")
@@ -36,14 +37,17 @@ func TestRedisOutage(t *testing.T) {
 	// A write during the outage succeeds...
 	e.want(e.do("PATCH", "/urls/"+itoa(r.num("id")), map[string]any{"original_url": "https://example.com/2"}), 200, "")
 	e.want(e.do("POST", "/urls", map[string]any{"original_url": "https://example.com/3", "short_code": "during"}), 201, "")
+	e.want(e.do("DELETE", "/urls/"+itoa(doomed.num("id")), nil), 204, "")
 	proxy.Restore()
-	// ...and reaches Redis once it is back.
+	// ...and reaches Redis once it is back, the delete as a tombstone of
+	// its own version, which replaces the entry written before the outage.
 	testenv.Eventually(t, 5*time.Second, "cache re-synced", func() bool {
-		out := make([]cache.Lookup, 2)
-		if err := direct.GetLinks(context.Background(), []string{"outage", "during"}, out); err != nil {
+		out := make([]cache.Lookup, 3)
+		if err := direct.GetLinks(context.Background(), []string{"outage", "during", "doomed"}, out); err != nil {
 			return false
 		}
-		return out[0].State == cache.Found && out[0].Entry.URL == "https://example.com/2" && out[1].State == cache.Found
+		return out[0].State == cache.Found && out[0].Entry.URL == "https://example.com/2" && out[1].State == cache.Found &&
+			out[2].State == cache.Absent
 	})
 	e.want(e.do("GET", "/health", nil), 200, "")
 }

@@ -173,7 +173,7 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if before.ShortCode != after.ShortCode {
-		s.sync.removed(r.Context(), before.ShortCode)
+		s.sync.removed(r.Context(), before.ShortCode, after.Version)
 	}
 	s.sync.stored(r.Context(), after)
 	writeJSON(w, http.StatusOK, s.linkJSON(after))
@@ -190,7 +190,7 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.sync.removed(r.Context(), l.ShortCode)
+	s.sync.removed(r.Context(), l.ShortCode, l.Version)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // cacheSync keeps Redis and the edges coherent with Postgres. Each write is
 // pushed synchronously, before the API answers; when Redis refuses it, the
 // code is remembered and re-synced from Postgres until Redis takes it, so a
-// Redis outage cannot leave a stale entry behind.
+// Redis outage cannot leave a stale entry behind. Every write carries the
+// link's version, and Redis keeps the newest it was given (cache.StoreLinks),
+// so racing writes, and a re-sync racing a write, end in the last commit.
 type cacheSync struct {
 	store interface {
 		LinkByCode(ctx context.Context, code string) (rebound.Link, error)
@@ -21,12 +24,12 @@ type cacheSync struct {
 	cache   *cache.Client
 	log     *slog.Logger
 	mu      sync.Mutex
-	pending map[string]bool
+	pending map[string]int64 // code → the highest version whose write failed
 	gauge   interface{ Set(float64) }
 }
 
 func newCacheSync(store Store, c *cache.Client, log *slog.Logger) *cacheSync {
-	return &cacheSync{store: store, cache: c, log: log, pending: map[string]bool{}}
+	return &cacheSync{store: store, cache: c, log: log, pending: map[string]int64{}}
 }
 
 // syncTimeout bounds the synchronous cache update of one API write.
@@ -37,7 +40,7 @@ func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
 	if err := c.cache.StoreLinks(ctx, l); err != nil {
-		c.retry(l.ShortCode, err)
+		c.retry(l.ShortCode, l.Version, err)
 	}
 }
 
@@ -45,24 +48,25 @@ func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
 func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error {
 	if err := c.cache.StoreLinks(ctx, links...); err != nil {
 		for _, l := range links {
-			c.retry(l.ShortCode, err)
+			c.retry(l.ShortCode, l.Version, err)
 		}
 	}
 	return nil // the rows are in Postgres; the retry loop owns the cache now
 }
 
-// removed marks a deleted (or renamed) code absent and invalidates it.
-func (c *cacheSync) removed(ctx context.Context, code string) {
+// removed marks a code absent and invalidates it, after the write of the
+// given version deleted its link or renamed it away.
+func (c *cacheSync) removed(ctx context.Context, code string, version int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	if err := c.cache.StoreAbsent(ctx, code); err != nil {
-		c.retry(code, err)
+	if err := c.cache.StoreAbsent(ctx, code, version); err != nil {
+		c.retry(code, version, err)
 	}
 }
 
-func (c *cacheSync) retry(code string, err error) {
+func (c *cacheSync) retry(code string, version int64, err error) {
 	c.mu.Lock()
-	c.pending[code] = true
+	c.pending[code] = max(c.pending[code], version)
 	n := len(c.pending)
 	c.mu.Unlock()
 	if c.gauge != nil {
@@ -89,17 +93,18 @@ func (c *cacheSync) run(ctx context.Context) {
 // flush re-syncs every pending code from Postgres, keeping those that fail.
 func (c *cacheSync) flush(ctx context.Context) {
 	c.mu.Lock()
-	codes := make([]string, 0, len(c.pending))
-	for code := range c.pending {
-		codes = append(codes, code)
-	}
+	pending := maps.Clone(c.pending)
 	c.mu.Unlock()
-	for _, code := range codes {
-		if err := c.resync(ctx, code); err != nil {
+	for code, version := range pending {
+		if err := c.resync(ctx, code, version); err != nil {
 			return // Redis or Postgres still down: try again next tick
 		}
 		c.mu.Lock()
-		delete(c.pending, code)
+		// A write that failed meanwhile raised the version: it stays
+		// pending, since this re-sync may have read Postgres before it.
+		if c.pending[code] == version {
+			delete(c.pending, code)
+		}
 		n := len(c.pending)
 		c.mu.Unlock()
 		if c.gauge != nil {
@@ -108,13 +113,16 @@ func (c *cacheSync) flush(ctx context.Context) {
 	}
 }
 
-func (c *cacheSync) resync(ctx context.Context, code string) error {
+// resync writes what Postgres holds for code now. When it holds no link,
+// the code is marked absent as of version, the failed write's: the deletion
+// or rename that took the code away, or a later one.
+func (c *cacheSync) resync(ctx context.Context, code string, version int64) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	l, err := c.store.LinkByCode(ctx, code)
 	switch {
 	case rebound.ErrorCode(err) == rebound.ENotFound:
-		return c.cache.StoreAbsent(ctx, code)
+		return c.cache.StoreAbsent(ctx, code, version)
 	case err != nil:
 		return err
 	}

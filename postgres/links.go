@@ -12,14 +12,19 @@ import (
 	"github.com/reboundhq/rebound"
 )
 
-const linkColumns = `id, user_id, short_code, original_url, title, is_active, redirect_type,
+// linkFields are the columns of a link but its version; linkColumns adds it.
+// A delete returns linkFields and a fresh version for the code's tombstone.
+const (
+	linkFields = `id, user_id, short_code, original_url, title, is_active, redirect_type,
 	forward_query, expires_at, max_clicks, created_at, updated_at`
+	linkColumns = linkFields + `, version`
+)
 
 func scanLink(row pgx.Row) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
 	err := row.Scan(&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.CreatedAt, &l.UpdatedAt)
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.CreatedAt, &l.UpdatedAt, &l.Version)
 	l.RedirectType = int(rt)
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	if l.ExpiresAt != nil {
@@ -174,7 +179,7 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, af
 		apply(&after.MaxClicks, p.MaxClicks, "max_clicks", changes)
 		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
 			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
-			updated_at = now() WHERE id = $1 RETURNING `+linkColumns,
+			updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
 			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
 			after.ForwardQuery, after.ExpiresAt, after.MaxClicks))
 		if err != nil {
@@ -201,14 +206,14 @@ func apply[T any](dst *T, o Opt[T], name string, changes map[string]any) {
 }
 
 // DeleteLink deletes a link and writes its "deleted" event in one
-// transaction. It returns the deleted link.
+// transaction. It returns the deleted link, with the version of its deletion.
 func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	var l rebound.Link
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		l, err = scanLink(tx.QueryRow(ctx, "DELETE FROM urls WHERE id = $1 RETURNING "+linkColumns, id))
+		l, err = scanLink(tx.QueryRow(ctx, "DELETE FROM urls WHERE id = $1 RETURNING "+linkFields+", nextval('link_versions')", id))
 		if err != nil {
 			return notFound(translate(err, "delete link"), "url")
 		}

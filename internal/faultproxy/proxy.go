@@ -5,6 +5,7 @@
 package faultproxy
 
 import (
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ type Proxy struct {
 	target  string
 	down    atomic.Bool
 	latency atomic.Int64 // nanoseconds added before each forwarded chunk
+	jitter  atomic.Int64 // up to this many nanoseconds more, drawn per chunk
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
@@ -52,6 +54,11 @@ func (p *Proxy) Restore() { p.down.Store(false) }
 
 // SetLatency delays every forwarded chunk in both directions by d.
 func (p *Proxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
+
+// SetJitter delays every forwarded chunk by a random time under d more,
+// drawn per chunk. A connection keeps its order, but what two connections
+// send at about the same time arrives in either order.
+func (p *Proxy) SetJitter(d time.Duration) { p.jitter.Store(int64(d)) }
 
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() {
@@ -107,7 +114,11 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if d := time.Duration(p.latency.Load()); d > 0 {
+			d := time.Duration(p.latency.Load())
+			if j := p.jitter.Load(); j > 0 {
+				d += time.Duration(rand.Int64N(j))
+			}
+			if d > 0 {
 				time.Sleep(d)
 			}
 			if p.down.Load() {

@@ -1,0 +1,2 @@
+ALTER TABLE urls DROP COLUMN IF EXISTS version;
+DROP SEQUENCE IF EXISTS link_versions;
