@@ -65,12 +65,14 @@ func (c *Client) StoreAbsent(ctx context.Context, code string, version int64) er
 
 // storeScript sets a link's key (KEYS[1]) to a value (ARGV[2]) with a TTL in
 // milliseconds (ARGV[3]) unless the key holds a newer version than ARGV[1]:
-// an entry "3|version|...", or a tombstone "-|version". Entries of format 2,
-// and the bare "-" of a fill, have no version and are always replaced.
+// an entry "3|version|...", or a tombstone "-|version" (the patterns are
+// built from entryFormat and absent, so they follow the encoding). Entries
+// of format 2, and the bare "-" of a fill, have no version and are always
+// replaced.
 var storeScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur then
-	local v = string.match(cur, '^3|(%d+)|') or string.match(cur, '^%-|(%d+)$')
+	local v = string.match(cur, '^` + entryFormat + `|(%d+)|') or string.match(cur, '^%` + absent + `|(%d+)$')
 	if v and tonumber(v) > tonumber(ARGV[1]) then
 		return 0
 	end

@@ -1,9 +1,7 @@
 package origin_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -90,31 +88,12 @@ func concurrently(t *testing.T, e *env, n int, request func(i int) (method, path
 	var wg sync.WaitGroup
 	for i := range n {
 		method, path, body := request(i)
-		var payload []byte
-		if body != nil {
-			var err error
-			if payload, err = json.Marshal(body); err != nil {
-				t.Fatal(err)
-			}
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, err := http.NewRequest(method, e.url+path, bytes.NewReader(payload))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
 			<-start
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			_ = res.Body.Close()
-			statuses[i] = res.StatusCode
+			r, err := e.send(method, path, body)
+			statuses[i], errs[i] = r.status, err
 		}()
 	}
 	close(start)

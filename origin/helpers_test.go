@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -78,6 +79,16 @@ func (r response) num(key string) int64 {
 // is) or any other value (sent as JSON).
 func (e *env) do(method, path string, body any, headers ...string) response {
 	e.t.Helper()
+	r, err := e.send(method, path, body, headers...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// send is do for goroutines other than the test's: it returns its error
+// instead of failing the test.
+func (e *env) send(method, path string, body any, headers ...string) (response, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -89,13 +100,13 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			return response{}, fmt.Errorf("encode the body of %s %s: %w", method, path, err)
 		}
 		rd, ct = bytes.NewReader(j), "application/json"
 	}
 	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		return response{}, err
 	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
@@ -111,7 +122,7 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	out := response{status: res.StatusCode, header: res.Header}
@@ -119,7 +130,7 @@ func (e *env) do(method, path string, body any, headers ...string) response {
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && len(out.body) > 0 {
 		_ = json.Unmarshal(out.body, &out.json)
 	}
-	return out
+	return out, nil
 }
 
 // want fails the test unless the response has the status (and, for errors,
