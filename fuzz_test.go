@@ -2,6 +2,7 @@ package rebound_test
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 
 func FuzzValidateOriginalURL(f *testing.F) {
 	for _, s := range []string{"https://example.com/a?b#c", "http://[::1]:80/", "javascript:alert(1)", "https://u:p@x.org",
-		"http:///x", "https://x.org/\r\n", "HTTPS://X.ORG", "http://%zz", "https://x.org/" + strings.Repeat("a", 9000)} {
+		"http:///x", "https://x.org/\r\n", "HTTPS://X.ORG", "http://%zz", "https://x.org:65536/", "https://x.org:/", "https://x.org/" + strings.Repeat("a", 9000)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -20,6 +21,11 @@ func FuzzValidateOriginalURL(f *testing.F) {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 			t.Fatalf("accepted %q", raw)
+		}
+		if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("accepted %q with port %q", raw, port)
+			}
 		}
 		if len(raw) > rebound.MaxURLLen || strings.ContainsAny(raw, "\r\n\t \x00\x7f") {
 			t.Fatalf("accepted %q", raw)

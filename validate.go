@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -63,7 +64,7 @@ func ValidateShortCode(code string) error {
 
 // ValidateOriginalURL returns a validation error unless raw is an absolute
 // http or https URL with a host, at most 8192 bytes, without control
-// characters, white space or credentials.
+// characters, white space, credentials or a port out of range.
 func ValidateOriginalURL(raw string) error {
 	bad := func(msg string) error { return FieldErrorf(EValidation, "original_url", "%s", msg) }
 	if raw == "" {
@@ -89,6 +90,13 @@ func ValidateOriginalURL(raw string) error {
 	}
 	if u.User != nil {
 		return bad("original_url must not contain credentials")
+	}
+	// url.Parse checks only that a port is digits; a browser refuses to
+	// follow a Location whose port is out of range, so refuse it here.
+	if port := u.Port(); port != "" {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return bad("original_url must have a port from 1 to 65535")
+		}
 	}
 	return nil
 }

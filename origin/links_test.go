@@ -70,6 +70,8 @@ func TestLinkValidation(t *testing.T) {
 		{"relative", `{"original_url":"/just/a/path"}`, 400, "validation_failed", "original_url"},
 		{"no host", `{"original_url":"http:///path"}`, 400, "validation_failed", "original_url"},
 		{"credentials", `{"original_url":"https://user:pw@x.org/"}`, 400, "validation_failed", "original_url"},
+		{"port out of range", `{"original_url":"https://x.org:99999/"}`, 400, "validation_failed", "original_url"},
+		{"port zero", `{"original_url":"https://x.org:0/"}`, 400, "validation_failed", "original_url"},
 		{"crlf", `{"original_url":"https://x.org/\r\nSet-Cookie: a=b"}`, 400, "validation_failed", "original_url"},
 		{"space", `{"original_url":"https://x.org/a b"}`, 400, "validation_failed", "original_url"},
 		{"too long", `{"original_url":"https://x.org/` + strings.Repeat("a", 8200) + `"}`, 400, "validation_failed", "original_url"},
