@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -104,6 +105,11 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if c.EdgeTimerSlack < 0 || c.EdgeTimerSlack > maxTimerSlack {
 		r.fail("REBOUND_EDGE_TIMER_SLACK", "must be from 0 (leave it) to "+maxTimerSlack.String())
 	}
+	if c.PermanentMaxAge < 0 {
+		r.fail("REBOUND_PERMANENT_MAX_AGE", "must be zero or a positive duration such as 24h")
+	}
+	r.listenAddr("REBOUND_EDGE_ADDR", c.EdgeAddr)
+	r.listenAddr("REBOUND_ORIGIN_ADDR", c.OriginAddr)
 	if c.DatabaseURL == "" {
 		r.fail("DATABASE_URL", "must not be empty")
 	}
@@ -217,6 +223,18 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		r.fail(name, fmt.Sprintf("must be a duration such as 500ms or 30s, got %q", v))
 	}
 	return d
+}
+
+// listenAddr checks that addr is host:port with a numeric port, so a typo
+// stops start-up with the variable's name rather than a bare listen error.
+func (r *reader) listenAddr(name, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		r.fail(name, fmt.Sprintf("must be host:port or :port, got %q", addr))
+	}
 }
 
 func (r *reader) level(name string, def slog.Level) slog.Level {

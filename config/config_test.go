@@ -78,7 +78,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"REBOUND_RATE_LIMIT": "fast", "REBOUND_RATE_BURST": "0", "REBOUND_LOG_LEVEL": "loud",
 		"REBOUND_TRUSTED_PROXIES": "10.0.0.0/33", "REBOUND_LOCAL_CACHE_TTL": "soon", "REBOUND_INSECURE_NO_AUTH": "maybe",
 		"REBOUND_PUBLIC_URL": "ftp://x", "REBOUND_NEGATIVE_CACHE_TTL": "-1s", "REBOUND_LOCAL_CACHE_SIZE": "-5",
-		"REBOUND_EDGE_TIMER_SLACK": "1s",
+		"REBOUND_EDGE_TIMER_SLACK": "1s", "REBOUND_PERMANENT_MAX_AGE": "-1s", "REBOUND_EDGE_ADDR": "8080",
+		"REBOUND_ORIGIN_ADDR": ":http-alt", "REBOUND_SHUTDOWN_TIMEOUT": "0s",
 	} {
 		_, err := config.FromLookup(lookup(map[string]string{name: value}))
 		if err == nil || !strings.Contains(err.Error(), name) {

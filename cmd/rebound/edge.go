@@ -53,7 +53,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	})
 	ln, err := net.Listen("tcp", cfg.EdgeAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.EdgeAddr, err)
+		return fmt.Errorf("listen on REBOUND_EDGE_ADDR %s: %w", cfg.EdgeAddr, err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -86,5 +87,32 @@ func TestHealthcheck(t *testing.T) {
 	srv.Close()
 	if code := run([]string{"healthcheck", "-env", "", "-url", srv.URL, "-timeout", "500ms"}, &out, &errb); code != 1 {
 		t.Fatalf("unreachable: %d", code)
+	}
+}
+
+// TestServicesNameTheAddressInUse starts each service on a port another
+// listener holds: start-up must stop with the variable's name, not hang or
+// log that it listens.
+func TestServicesNameTheAddressInUse(t *testing.T) {
+	dsn := testenv.NewDatabase(t)
+	_, prefix := testenv.NewRedis(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for k, v := range map[string]string{
+		"DATABASE_URL": dsn, "REDIS_URL": testenv.RedisURL(), "REBOUND_REDIS_PREFIX": prefix,
+		"REBOUND_API_TOKENS": "t", "REBOUND_ORIGIN_ADDR": taken.Addr().String(), "REBOUND_EDGE_ADDR": taken.Addr().String(),
+	} {
+		t.Setenv(k, v)
+	}
+	for _, svc := range []string{"origin", "edge"} {
+		var out, errb bytes.Buffer
+		code := run([]string{svc, "-env", ""}, &out, &errb)
+		want := "REBOUND_" + strings.ToUpper(svc) + "_ADDR"
+		if code != 1 || !strings.Contains(errb.String(), want) || !strings.Contains(errb.String(), "address already in use") {
+			t.Errorf("%s on a taken port: exit %d, %q", svc, code, errb.String())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -58,12 +59,18 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 	}
+	// Bind before starting anything in the background, so a port in use
+	// stops start-up with a message naming the variable.
+	ln, err := net.Listen("tcp", cfg.OriginAddr)
+	if err != nil {
+		return fmt.Errorf("listen on REBOUND_ORIGIN_ADDR %s: %w", cfg.OriginAddr, err)
+	}
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { defer close(bgDone); srv.Run(bgCtx) }()
 	go deps.Run(bgCtx, dependencyCheckInterval)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
+	go func() { errc <- hs.Serve(ln) }()
 	log.Info("origin listening", "addr", cfg.OriginAddr, "auth", len(cfg.APITokens) > 0)
 	select {
 	case err := <-errc:
