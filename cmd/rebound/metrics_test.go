@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -181,5 +184,38 @@ func lintWithPromtool(t *testing.T, url string, raw []byte) {
 	cmd.Stdin = bytes.NewReader(raw)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics %s: %v\n%s", url, err, out)
+	}
+}
+
+// TestMalformedRequestsGetJSON sends both running services requests their
+// HTTP servers refuse before any handler runs: the answers are JSON errors.
+func TestMalformedRequestsGetJSON(t *testing.T) {
+	originURL, edgeURL := startServices(t)
+	for _, base := range []string{originURL, edgeURL} {
+		for _, req := range []string{
+			"GARBAGE\r\n\r\n",
+			"GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n",
+		} {
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = io.WriteString(c, req)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("%s %.20q: %v", base, req, err)
+			}
+			var body struct{ Code, RequestID string }
+			err = json.NewDecoder(resp.Body).Decode(&struct {
+				Code      *string `json:"code"`
+				RequestID *string `json:"request_id"`
+			}{&body.Code, &body.RequestID})
+			c.Close()
+			if err != nil || resp.StatusCode/100 != 4 || resp.Header.Get("Content-Type") != "application/json" ||
+				body.Code != "bad_request" || body.RequestID == "" {
+				t.Errorf("%s %.20q: %d %v %+v (%v)", base, req, resp.StatusCode, resp.Header, body, err)
+			}
+		}
 	}
 }

@@ -70,7 +70,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	go func() { defer close(bgDone); srv.Run(bgCtx) }()
 	go deps.Run(bgCtx, dependencyCheckInterval)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(origin.JSONEarlyErrors(ln)) }()
 	log.Info("origin listening", "addr", cfg.OriginAddr, "auth", len(cfg.APITokens) > 0)
 	select {
 	case err := <-errc:
