@@ -172,13 +172,15 @@ func (q *query) boolean(name string) *bool {
 	return &b
 }
 
-// str returns a text filter. Invalid UTF-8 and NUL bytes are refused here:
-// Postgres cannot hold them in text, and would fail the query instead.
+// str returns a text filter; an empty value is no filter, as for the other
+// kinds (no short code or event type is empty). Invalid UTF-8 and NUL bytes
+// are refused here: Postgres cannot hold them in text, and would fail the
+// query instead.
 func (q *query) str(name string) *string {
-	if !q.r.URL.Query().Has(name) {
+	v := q.r.URL.Query().Get(name)
+	if v == "" {
 		return nil
 	}
-	v := q.r.URL.Query().Get(name)
 	if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
 		q.fail(name, "must be valid UTF-8 text without NUL bytes")
 		return nil

@@ -48,6 +48,10 @@ func TestCreateLink(t *testing.T) {
 	if len(data) != 1 {
 		t.Fatalf("created events of the owner: %s", r.body)
 	}
+	// An empty event_type is no filter (it used to match no event).
+	if r := e.do("GET", fmt.Sprintf("/events?user_id=%d&event_type=", uid), nil); r.num("total") != 1 {
+		t.Fatalf("events of the owner with an empty event_type: %s", r.body)
+	}
 	ev := data[0].(map[string]any)
 	details, _ := ev["details"].(map[string]any)
 	if details["short_code"] != code || details["original_url"] != "https://example.com/a?b=c" || ev["timestamp"] == "" {
@@ -158,6 +162,8 @@ func TestListLinkFilters(t *testing.T) {
 	}{
 		{"", 3}, {fmt.Sprintf("?user_id=%d", u1), 2}, {"?is_active=false", 1}, {"?is_active=true", 2},
 		{"?short_code=aaa", 1}, {"?short_code=zzz", 0}, {fmt.Sprintf("?user_id=%d&is_active=true", u1), 1},
+		// An empty value is no filter, as a form sends a blank field.
+		{"?short_code=&user_id=&is_active=", 3},
 	} {
 		r := e.do("GET", "/urls"+c.query, nil)
 		e.want(r, 200, "")
