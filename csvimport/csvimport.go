@@ -110,7 +110,14 @@ func Import(ctx context.Context, store Store, kind Kind, r io.Reader, opts Optio
 			continue
 		}
 		if err != nil && !errors.Is(err, csv.ErrFieldCount) {
-			return res, readError(err)
+			// The stream broke off (cut short, over a size limit): store
+			// the complete rows read before the break, so the caller can
+			// say exactly what is in. The partial row is dropped.
+			if ferr := b.flush(ctx); ferr != nil {
+				return res, ferr
+			}
+			res.Count = res.Imported
+			return res, &StreamError{Imported: res.Imported, Err: err}
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != width {
@@ -136,15 +143,30 @@ func Import(ctx context.Context, store Store, kind Kind, r io.Reader, opts Optio
 	return res, nil
 }
 
-// readError keeps errors from the body reader (too large, cut off) intact and
-// turns the rest into a bad request.
+// readError answers a header that cannot be read: a malformed one is a bad
+// request; a stream that broke off before it ends is a StreamError.
 func readError(err error) error {
 	var perr *csv.ParseError
 	if errors.As(err, &perr) {
 		return rebound.FieldErrorf(rebound.EBadRequest, "file", "malformed CSV header: %v", perr.Err)
 	}
-	return fmt.Errorf("read CSV: %w", err)
+	return &StreamError{Err: err}
 }
+
+// StreamError is an import's stream breaking off, as opposed to a bad row:
+// the body ended early or went over a size limit. Every complete row read
+// before the break is stored; Imported counts the rows stored. Err is the
+// reader's error, for the caller to tell the cases apart.
+type StreamError struct {
+	Imported int
+	Err      error
+}
+
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("read CSV (%d rows imported before the break): %v", e.Imported, e.Err)
+}
+
+func (e *StreamError) Unwrap() error { return e.Err }
 
 type batcher struct {
 	kind   Kind

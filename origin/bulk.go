@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/csvimport"
@@ -26,7 +27,7 @@ func (s *Server) importCSV(kind csvimport.Kind) http.HandlerFunc {
 		}
 		res, err := csvimport.Import(r.Context(), s.store, kind, file, csvimport.Options{Stored: s.sync.storedMany})
 		if err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, brokenUpload(err))
 			return
 		}
 		s.metrics.imported.WithLabelValues(string(kind)).Add(float64(res.Imported))
@@ -67,4 +68,32 @@ func csvBody(r *http.Request) (io.Reader, error) {
 			return part, nil
 		}
 	}
+}
+
+// brokenUpload words an upload whose stream broke off. The rows before the
+// break are stored, so the answer says how many: the client can send the
+// rest instead of sending everything again. Other errors pass through.
+func brokenUpload(err error) error {
+	var se *csvimport.StreamError
+	if !errors.As(err, &se) {
+		return err
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return rebound.FieldErrorf(rebound.EPayloadTooLarge, "file",
+			"the CSV upload is larger than %d bytes; imported %s from before the limit", mbe.Limit, rowsImported(se.Imported))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return rebound.FieldErrorf(rebound.EBadRequest, "file",
+			"the upload ended early; imported %s from before the break", rowsImported(se.Imported))
+	}
+	return err
+}
+
+// rowsImported counts the rows an import stored: "2 rows".
+func rowsImported(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.Itoa(n) + " rows"
 }

@@ -174,9 +174,23 @@ func TestImportRequestErrors(t *testing.T) {
 	_ = w.Close()
 	e.want(e.do("POST", "/users/bulk", body.Bytes(), "Content-Type", w.FormDataContentType()), 400, "validation_failed")
 	e.want(e.do("POST", "/users/bulk", "--x\r\nbroken", "Content-Type", "multipart/form-data; boundary=x"), 400, "bad_request")
+	// A multipart body that ends without its closing boundary: the complete
+	// rows before the break are stored and counted, the cut row is not.
+	cut := "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n" +
+		"original_url,short_code\nhttps://a.org/1,cut1\nhttps://a.org/2,cut2\nhttps://a.org/3,cu"
+	r := e.do("POST", "/urls/bulk", cut, "Content-Type", "multipart/form-data; boundary=x")
+	e.want(r, 400, "bad_request")
+	if r.json["field"] != "file" || !strings.Contains(r.json["error"].(string), "imported 2 rows from before the break") {
+		t.Fatalf("cut-off upload: %s", r.body)
+	}
+	for code, want := range map[string]int64{"cut1": 1, "cut2": 1, "cu": 0} {
+		if got := e.do("GET", "/urls?short_code="+code, nil).num("total"); got != want {
+			t.Errorf("after the cut-off upload, %d links with code %s, want %d", got, code, want)
+		}
+	}
 	big := "username,email\n" + strings.Repeat("a,b@c.de\n", (65<<20)/9)
 	e.want(e.upload("/users/bulk", big, false), 413, "payload_too_large")
-	r := e.upload("/users/bulk", "username,email,created_at\nok,ok@x.org,2025-01-02 03:04:05\nbad,bad@x.org,yesterday\n", false)
+	r = e.upload("/users/bulk", "username,email,created_at\nok,ok@x.org,2025-01-02 03:04:05\nbad,bad@x.org,yesterday\n", false)
 	if r.num("imported") != 1 || r.num("skipped") != 1 {
 		t.Fatalf("users with a bad time: %s", r.body)
 	}
