@@ -45,7 +45,9 @@ func rawExchange(t *testing.T, addr, req string) *http.Response {
 func TestEarlyErrorsAreJSON(t *testing.T) {
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Connection", "close")
+		if r.URL.Path == "/x" {
+			w.Header().Set("Connection", "close")
+		}
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, "400 Bad Request")
 	}))
@@ -58,6 +60,27 @@ func TestEarlyErrorsAreJSON(t *testing.T) {
 	if resp := rawExchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Fatalf("a handler's answer was rewritten: %v", resp.Header)
 	}
+	// Pipelined on a connection kept alive: the handler's answer, then
+	// net/http's own, each as it should be.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "GET /y HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, want := range []string{"text/plain; charset=utf-8", "application/json"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("pipelined: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if got := resp.Header.Get("Content-Type"); got != want || resp.StatusCode != 400 {
+			t.Errorf("pipelined: %d %q, want 400 %q", resp.StatusCode, got, want)
+		}
+	}
+
 	for _, c := range []struct {
 		name, req string
 		status    int
