@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# testtools.sh: make sure the tools some tests shell out to are installed,
-# from Debian's packages: promtool (package prometheus) checks and unit-tests
-# the alert rules, node checks the k6 scripts' syntax, curl runs the example
-# `make run` prints. Without them those tests skip or fail, so `make test`
-# installs them rather than pass without running.
+# testtools.sh: make sure the tools the suite needs are installed, from
+# Debian's packages: a C compiler and libc headers for the race detector
+# (`go test -race` needs cgo, and Go turns cgo off where it finds no
+# compiler: a machine with only Go fails with "-race requires cgo"),
+# promtool (package prometheus) checks and unit-tests the alert rules, node
+# checks the k6 scripts' syntax, curl runs the example `make run` prints.
+# Without them those tests skip or fail, so `make test` installs them rather
+# than pass without running.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v node >/dev/null || missing+=(nodejs)
 command -v curl >/dev/null || missing+=(curl)
