@@ -58,7 +58,11 @@ func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
 // Dial builds a Redis client for REDIS_URL, or for a cluster when
 // clusterAddrs is not empty. Every command has a short deadline so that a
-// dead Redis makes callers fall back instead of hang. It speaks RESP2:
+// dead Redis makes callers fall back instead of hang, and a caller's context
+// deadline, when shorter, bounds the command too: go-redis ignores context
+// deadlines on the socket unless ContextTimeoutEnabled is set, so the edge's
+// 250 ms lookups took the 500 ms read timeout on a Redis that stopped
+// answering (measured in edge.TestRedisSlow). It speaks RESP2:
 // Rebound uses no RESP3 feature, and go-redis checks every RESP3 reply for
 // pending push notifications, which profiling showed costs a few percent of
 // the edge's lookups.
@@ -70,7 +74,7 @@ func Dial(redisURL string, clusterAddrs []string) (redis.UniversalClient, error)
 	if len(clusterAddrs) > 0 {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: clusterAddrs, DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
-			PoolTimeout: time.Second, MaxRetries: 1, Protocol: 2,
+			PoolTimeout: time.Second, MaxRetries: 1, Protocol: 2, ContextTimeoutEnabled: true,
 		}), nil
 	}
 	opt, err := redis.ParseURL(redisURL)
@@ -79,6 +83,7 @@ func Dial(redisURL string, clusterAddrs []string) (redis.UniversalClient, error)
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
 	opt.PoolTimeout, opt.MaxRetries, opt.Protocol = time.Second, 1, 2
+	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }
 

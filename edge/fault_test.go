@@ -105,6 +105,41 @@ func TestRedisDownAndBack(t *testing.T) {
 	})
 }
 
+// TestRedisSlow: a Redis that answers too slowly (the proxy holds every
+// chunk 2 s) costs a request one 250 ms lookup deadline before the edge
+// asks Postgres, never a hang, and Redis is used again once it is fast.
+// Until 2026-12-02 such a request took 1 s: go-redis ignored the context's
+// deadline for the 500 ms read timeout, and the edge then tried to fill
+// Redis with the answer, another 500 ms; the bound below (900 ms) sits
+// between the two.
+func TestRedisSlow(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edgeOptsNoLocalReuse()})
+	h.link(postgres.NewLink{ShortCode: "s1", OriginalURL: "https://example.com/1", IsActive: true})
+	h.link(postgres.NewLink{ShortCode: "s2", OriginalURL: "https://example.com/2", IsActive: true})
+	h.redisProxy.SetLatency(2 * time.Second)
+	defer h.redisProxy.SetLatency(0)
+	for _, c := range []struct {
+		path   string
+		status int
+	}{{"/s1", 302}, {"/s2", 302}, {"/s3-unknown", 404}, {"/s2", 302}} {
+		start := time.Now()
+		a := h.get(c.path)
+		if a.status != c.status {
+			t.Fatalf("%s with a slow redis: %d %s", c.path, a.status, a.body)
+		}
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Fatalf("%s: a slow redis held the request %v", c.path, d)
+		}
+	}
+	h.redisProxy.SetLatency(0)
+	hits := h.lookups("redis", "hit") + h.lookups("redis", "absent")
+	testenv.Eventually(t, 10*time.Second, "redis used again", func() bool {
+		time.Sleep(250 * time.Millisecond) // past the in-process TTL
+		h.get("/s1")
+		return h.lookups("redis", "hit")+h.lookups("redis", "absent") > hits
+	})
+}
+
 // edgeOptsNoLocalReuse keeps the in-process TTL short so lookups reach Redis.
 func edgeOptsNoLocalReuse() (o edge.Options) {
 	o.LocalCacheTTL = 200 * time.Millisecond

@@ -97,8 +97,9 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 		lk, err = r.redis.get(ctx, code)
 		return err
 	})
+	redisFailed := err != nil
 	switch {
-	case err != nil:
+	case redisFailed:
 		r.m.redisError.Inc()
 	case lk.State == cache.Found:
 		r.m.redisHit.Inc()
@@ -113,7 +114,7 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 	default:
 		r.m.redisMiss.Inc()
 	}
-	v, err, _ := r.flight.Do(code, func() (any, error) { return r.fromDB(code, now, epoch) })
+	v, err, _ := r.flight.Do(code, func() (any, error) { return r.fromDB(code, now, epoch, !redisFailed) })
 	if err != nil {
 		return nil, err
 	}
@@ -136,14 +137,17 @@ func (r *resolver) offer(code string, e *entry, epoch uint64) {
 	}
 }
 
-// fromDB reads one code from Postgres, keeps the answer in process and fills
-// Redis with it. It runs once per code however many requests wait for it.
+// fromDB reads one code from Postgres, keeps the answer in process and,
+// when fill is set, fills Redis with it. It runs once per code however many
+// requests wait for it. The caller leaves fill unset when its Redis lookup
+// just failed: a second call would most likely fail too, and on a Redis
+// that stopped answering cost the request a second deadline.
 //
 // A request whose Redis lookup missed just before another request's query
 // filled Redis would start a second flight once the first is over; so the
 // flight first reuses an entry loaded after this request began, and keeps
 // its own answer in process before it completes.
-func (r *resolver) fromDB(code string, now time.Time, epoch uint64) (*entry, error) {
+func (r *resolver) fromDB(code string, now time.Time, epoch uint64, fill bool) (*entry, error) {
 	if e, ok := r.local.get([]byte(code), now.UnixNano()); ok && e.loadedAt >= now.UnixNano() {
 		return e, nil
 	}
@@ -182,7 +186,9 @@ func (r *resolver) fromDB(code string, now time.Time, epoch uint64) (*entry, err
 		r.m.dbFound.Inc()
 	}
 	r.keep(code, e, epoch)
-	r.fillRedis(code, e)
+	if fill {
+		r.fillRedis(code, e)
+	}
 	return e, nil
 }
 
