@@ -34,7 +34,11 @@ func (s *Server) consumeClicks(ctx context.Context) {
 			continue
 		}
 		for ctx.Err() == nil {
-			batches, err := s.cache.ReadClicks(ctx, clickGroup, consumer, 100, time.Second, 30*time.Second)
+			// The read is not cut short by a stop: batches Redis has handed
+			// this consumer would otherwise sit claimed but unread until
+			// another consumer takes them over (30 s idle). It blocks 1 s
+			// at most, so a stop waits at most that long for it.
+			batches, err := s.cache.ReadClicks(context.WithoutCancel(ctx), clickGroup, consumer, 100, time.Second, 30*time.Second)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("read click stream", "err", err)
