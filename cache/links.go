@@ -96,7 +96,9 @@ func lookupOf(v string) Lookup {
 // say). A change to a link goes through StoreLinks instead.
 func (c *Client) PutLinks(ctx context.Context, links []rebound.Link) error {
 	pipe := c.rdb.Pipeline()
-	c.queueLinks(ctx, pipe, links)
+	for _, l := range links {
+		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write %d links: %w", len(links), err)
 	}
@@ -110,13 +112,6 @@ func (c *Client) FillLink(ctx context.Context, code string, e Entry) error {
 		return fmt.Errorf("fill link %q: %w", code, err)
 	}
 	return nil
-}
-
-// queueLinks adds the writes of links' entries to pipe.
-func (c *Client) queueLinks(ctx context.Context, pipe redis.Pipeliner, links []rebound.Link) {
-	for _, l := range links {
-		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
-	}
 }
 
 // FillAbsent remembers for the negative TTL that code names no link, for a

@@ -18,14 +18,12 @@ import (
 // prefix for setup.
 func slowBatcher(t *testing.T, maxBatch int, latency time.Duration) (*redisBatcher, *cache.Client) {
 	t.Helper()
-	rdb, prefix := testenv.NewRedis(t)
-	direct := cache.New(rdb, cache.Options{Prefix: prefix})
-	p, prdb := testenv.ProxiedRedis(t)
-	if err := prdb.Ping(context.Background()).Err(); err != nil { // connect before the delay starts
+	p, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
+	if err := proxied.Redis().Ping(context.Background()).Err(); err != nil { // connect before the delay starts
 		t.Fatal(err)
 	}
 	p.SetLatency(latency)
-	return newRedisBatcher(cache.New(prdb, cache.Options{Prefix: prefix}), maxBatch, 5*time.Second), direct
+	return newRedisBatcher(proxied, maxBatch, 5*time.Second), direct
 }
 
 // inFlight waits until the worker has taken the one lookup queued, whose

@@ -23,11 +23,9 @@ import (
 // 6 runs of 6.
 func TestRacingWritesLeaveTheLastCommitInRedis(t *testing.T) {
 	db, _ := testenv.NewDB(t)
-	_, prefix := testenv.NewRedis(t)
-	proxy, rdb := testenv.ProxiedRedis(t)
+	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
 	proxy.SetJitter(4 * time.Millisecond)
-	e := serveEnv(t, db, cache.New(rdb, cache.Options{Prefix: prefix}))
-	direct := cache.New(testenv.NewCache(t).Redis(), cache.Options{Prefix: prefix})
+	e := serveEnv(t, db, proxied)
 	ctx := context.Background()
 
 	inRedis := func(code string) cache.Lookup {

@@ -18,12 +18,8 @@ import (
 // written once Redis is back, so no stale entry survives the outage.
 func TestRedisOutage(t *testing.T) {
 	db, _ := testenv.NewDB(t)
-	_, prefix := testenv.NewRedis(t)
-	proxy, rdb := testenv.ProxiedRedis(t)
-	c := cache.New(rdb, cache.Options{Prefix: prefix})
-	direct := testenv.NewCache(t)
-	direct = cache.New(direct.Redis(), cache.Options{Prefix: prefix})
-	e := serveEnv(t, db, c)
+	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
+	e := serveEnv(t, db, proxied)
 	e.runBackground()
 
 	r := e.createLink(map[string]any{"original_url": "https://example.com/1", "short_code": "outage"})

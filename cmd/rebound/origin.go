@@ -55,7 +55,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	cache.RegisterMetrics(reg, c, "origin")
 	deps := depwatch.New(reg, map[string]depwatch.Check{"postgres": db.Ping, "redis": c.Ping})
 	hs := &http.Server{
-		Addr: cfg.OriginAddr, Handler: srv,
+		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 	}

@@ -156,6 +156,18 @@ func ProxiedRedis(t testing.TB) (*faultproxy.Proxy, redis.UniversalClient) {
 	return p, rdb
 }
 
+// ProxiedCache returns two cache clients sharing a key prefix of the
+// test's own: proxied reaches Redis through a fault-injecting proxy (also
+// returned), direct straight, so a test can cut or slow the one and look
+// through the other. o.Prefix is replaced.
+func ProxiedCache(t testing.TB, o cache.Options) (p *faultproxy.Proxy, proxied, direct *cache.Client) {
+	t.Helper()
+	rdb, prefix := NewRedis(t)
+	p, prdb := ProxiedRedis(t)
+	o.Prefix = prefix
+	return p, cache.New(prdb, o), cache.New(rdb, o)
+}
+
 // DeleteKeys removes every key with the prefix.
 func DeleteKeys(rdb redis.UniversalClient, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
