@@ -57,14 +57,16 @@ func (c *earlyErrorConn) CloseWrite() error {
 }
 
 // parseEarlyError recognises "HTTP/1.1 NNN Reason[: detail]" followed by
-// netHTTPErrorHeaders, and returns the status and the detail.
+// netHTTPErrorHeaders, and returns the status and the detail. It reads no
+// further than the status line's end, since every answer the origin writes
+// passes through it.
 func parseEarlyError(p []byte) (status int, detail string, ok bool) {
 	const prefix = "HTTP/1.1 "
 	if !bytes.HasPrefix(p, []byte(prefix)) || len(p) < len(prefix)+4 || p[len(prefix)+3] != ' ' {
 		return 0, "", false
 	}
-	end := bytes.Index(p, []byte(netHTTPErrorHeaders))
-	if end < 0 || bytes.IndexByte(p[:end], '\n') >= 0 {
+	end := bytes.IndexByte(p, '\n') - 1 // the status line's CR
+	if end < 0 || !bytes.HasPrefix(p[end:], []byte(netHTTPErrorHeaders)) {
 		return 0, "", false
 	}
 	status, err := strconv.Atoi(string(p[len(prefix) : len(prefix)+3]))

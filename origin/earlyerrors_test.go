@@ -2,6 +2,7 @@ package origin_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,32 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/origin"
 )
-
-// rawExchange sends req on a fresh connection and reads the whole answer.
-func rawExchange(t *testing.T, addr, req string) *http.Response {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("%q: %v", req, err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%q: body: %v", req, err)
-	}
-	resp.Body = io.NopCloser(strings.NewReader(string(body)))
-	return resp
-}
 
 // TestEarlyErrorsAreJSON sends what net/http refuses before any handler runs:
 // each answer keeps net/http's status and carries the documented JSON body.
@@ -57,7 +35,7 @@ func TestEarlyErrorsAreJSON(t *testing.T) {
 	defer hs.Close()
 	addr := hs.Listener.Addr().String()
 
-	if resp := rawExchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+	if resp, _ := testenv.RawExchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"); resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Fatalf("a handler's answer was rewritten: %v", resp.Header)
 	}
 	// Pipelined on a connection kept alive: the handler's answer, then
@@ -93,15 +71,15 @@ func TestEarlyErrorsAreJSON(t *testing.T) {
 		{"http version", "GET /x HTTP/9.9\r\nHost: a\r\n\r\n", 505},
 		{"transfer encoding", "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
 	} {
-		resp := rawExchange(t, addr, c.req)
-		var body struct{ Error, Code, RequestID string }
-		dec := json.NewDecoder(resp.Body)
+		resp, raw := testenv.RawExchange(t, addr, c.req)
+		var body struct {
+			Error     string `json:"error"`
+			Code      string `json:"code"`
+			RequestID string `json:"request_id"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
-		err := dec.Decode(&struct {
-			Error     *string `json:"error"`
-			Code      *string `json:"code"`
-			RequestID *string `json:"request_id"`
-		}{&body.Error, &body.Code, &body.RequestID})
+		err := dec.Decode(&body)
 		if err != nil || resp.StatusCode != c.status || resp.Header.Get("Content-Type") != "application/json" ||
 			body.Code != "bad_request" || body.Error == "" || body.RequestID == "" || resp.Header.Get("X-Request-Id") != body.RequestID {
 			t.Errorf("%s: %d %v %+v (%v)", c.name, resp.StatusCode, resp.Header, body, err)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,22 +194,12 @@ func TestMalformedRequestsGetJSON(t *testing.T) {
 			"GARBAGE\r\n\r\n",
 			"GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n",
 		} {
-			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-			if err != nil {
-				t.Fatal(err)
+			resp, raw := testenv.RawExchange(t, strings.TrimPrefix(base, "http://"), req)
+			var body struct {
+				Code      string `json:"code"`
+				RequestID string `json:"request_id"`
 			}
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			_, _ = io.WriteString(c, req)
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatalf("%s %.20q: %v", base, req, err)
-			}
-			var body struct{ Code, RequestID string }
-			err = json.NewDecoder(resp.Body).Decode(&struct {
-				Code      *string `json:"code"`
-				RequestID *string `json:"request_id"`
-			}{&body.Code, &body.RequestID})
-			c.Close()
+			err := json.Unmarshal(raw, &body)
 			if err != nil || resp.StatusCode/100 != 4 || resp.Header.Get("Content-Type") != "application/json" ||
 				body.Code != "bad_request" || body.RequestID == "" {
 				t.Errorf("%s %.20q: %d %v %+v (%v)", base, req, resp.StatusCode, resp.Header, body, err)

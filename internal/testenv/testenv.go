@@ -9,10 +9,14 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"testing"
@@ -166,6 +170,31 @@ func ProxiedCache(t testing.TB, o cache.Options) (p *faultproxy.Proxy, proxied, 
 	p, prdb := ProxiedRedis(t)
 	o.Prefix = prefix
 	return p, cache.New(prdb, o), cache.New(rdb, o)
+}
+
+// RawExchange sends raw, a request as its bytes on the wire (malformed
+// ones included), on a fresh connection to addr, and returns the answer and
+// its body.
+func RawExchange(t testing.TB, addr, raw string) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatalf("send %.30q: %v", raw, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("answer to %.30q: %v", raw, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("body of the answer to %.30q: %v", raw, err)
+	}
+	return resp, body
 }
 
 // DeleteKeys removes every key with the prefix.
