@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-// lazyDeadlineListener hands out connections whose deadlines are moved
-// later lazily (lazyDeadlineConn).
-type lazyDeadlineListener struct{ net.Listener }
-
-func (l lazyDeadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newLazyDeadlineConn(c), nil
-}
-
 // lazyDeadlineConn enforces exactly the deadlines asked of it, but changes
 // the connection's own deadline only when it must.
 //

@@ -23,7 +23,7 @@ func tcpPair(t *testing.T) (*lazyDeadlineConn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := lazyDeadlineListener{ln}.Accept()
+	server, err := edgeListener{ln}.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func tcpPair(t *testing.T) (*lazyDeadlineConn, net.Conn) {
 	// broken deadline fails the test instead of hanging it.
 	watchdog := time.AfterFunc(10*time.Second, func() { _ = client.Close(); _ = server.Close() })
 	t.Cleanup(func() { watchdog.Stop(); _ = client.Close(); _ = server.Close() })
-	return server.(*lazyDeadlineConn), client
+	return server.(*edgeConn).lazyDeadlineConn, client
 }
 
 func TestLaterReadDeadlineIsHonouredLazily(t *testing.T) {

@@ -218,6 +218,34 @@ func TestXForwardedForIgnoredFromUntrustedPeer(t *testing.T) {
 	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.3"), 429, "rate_limited")
 }
 
+// TestRateLimitSharedAcrossConnections: a client's connections share its
+// bucket, although each remembers the bucket after its first request.
+func TestRateLimitSharedAcrossConnections(t *testing.T) {
+	a := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 1, RateBurst: 3}})
+	b := a.onNewConnection()
+	wantError(t, a.get("/nope"), 404, "not_found")
+	wantError(t, a.get("/nope"), 404, "not_found")
+	wantError(t, b.get("/nope"), 404, "not_found")
+	wantError(t, b.get("/nope"), 429, "rate_limited")
+	wantError(t, a.get("/nope"), 429, "rate_limited")
+}
+
+// TestRateLimitBucketOutlivesTheTable: a connection keeps its peer's bucket
+// when the bounded table of clients forgets the peer, so a client cannot
+// refill its bucket on an open connection by making the table forget it; a
+// new connection of a forgotten client starts a fresh bucket.
+func TestRateLimitBucketOutlivesTheTable(t *testing.T) {
+	h := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 1, RateBurst: 2, RateLimitClients: 1,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
+	wantError(t, h.get("/nope"), 404, "not_found")
+	wantError(t, h.get("/nope"), 404, "not_found")
+	wantError(t, h.get("/nope"), 429, "rate_limited")
+	// A forwarded client takes the table's one place.
+	wantError(t, h.get("/nope", "X-Forwarded-For", "203.0.113.9"), 404, "not_found")
+	wantError(t, h.get("/nope"), 429, "rate_limited")
+	wantError(t, h.onNewConnection().get("/nope"), 404, "not_found")
+}
+
 // TestClicksReachTheStream: each redirect queues one click with its
 // referrer host and bot flag, and shutdown flushes them to the stream.
 func TestClicksReachTheStream(t *testing.T) {

@@ -46,7 +46,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	rdb, prefix := testenv.NewRedis(t)
 	h := &harness{t: t, db: db, prefix: prefix, reg: prometheus.NewRegistry(),
 		cache:  cache.New(rdb, cache.Options{Prefix: prefix, NegativeTTL: time.Second}),
-		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client: newClient(),
 	}
 	edgeDSN, redisURL := dsn, testenv.RedisURL()
 	if o.proxied {
@@ -86,6 +86,22 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		_ = h.srv.Shutdown(ctx) // a no-op when the test already shut it down
 	})
 	return h
+}
+
+// newClient is an HTTP client that does not follow redirects, with its own
+// pool of connections: requests made one after another reuse one.
+func newClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// onNewConnection returns the harness with a client of its own, whose
+// requests reach the edge on another connection than h's.
+func (h *harness) onNewConnection() *harness {
+	other := *h
+	other.client = newClient()
+	h.t.Cleanup(other.client.CloseIdleConnections)
+	return &other
 }
 
 // link creates a link in Postgres (not in any cache). Callers set IsActive.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
@@ -31,14 +30,49 @@ func newLimiter(perSecond float64, burst, maxClients int, trusted []netip.Prefix
 		retryAfter: []byte(itoa(wait))}
 }
 
-// allow takes a token for the client, creating its bucket on first sight.
-func (l *limiter) allow(client netip.Addr, now time.Time) bool {
-	lim, ok := l.clients.Get(client)
-	if !ok {
-		lim = rate.NewLimiter(l.rate, l.burst)
-		l.clients.Add(client, lim)
+// bucket returns the client's token bucket, creating it on first sight.
+func (l *limiter) bucket(client netip.Addr) *rate.Limiter {
+	if lim, ok := l.clients.Get(client); ok {
+		return lim
 	}
-	return lim.AllowN(now, 1)
+	lim := rate.NewLimiter(l.rate, l.burst)
+	if prev, ok, _ := l.clients.PeekOrAdd(client, lim); ok {
+		return prev // another request created it meanwhile
+	}
+	return lim
+}
+
+// peerLimit is what a connection remembers of its peer for the limiter. A
+// connection's peer never changes, so its bucket is looked up in the table
+// of clients once per connection: the table is one lock that every request
+// on every core would take otherwise, and that lock measured as most of the
+// limiter's cost on hot links (make ab, docs/capacity.md). Only the
+// goroutine serving the connection touches it.
+type peerLimit struct {
+	addr    netip.Addr
+	trusted bool          // a trusted proxy: X-Forwarded-For names the client
+	bucket  *rate.Limiter // the peer's own; nil until its first request
+}
+
+// bucketFor returns the bucket of a request's client: the peer's, remembered
+// in p, unless the peer is a trusted proxy that names another client. p may
+// be nil (a request not from an edge listener), and then nothing is
+// remembered. A bucket the table forgot meanwhile stays in use by the
+// connections that hold it; new connections of that client start afresh,
+// as a forgotten client does.
+func (l *limiter) bucketFor(p *peerLimit, remote net.IP, xff []byte) *rate.Limiter {
+	if p == nil {
+		return l.bucket(l.clientAddr(remote, xff))
+	}
+	if p.bucket == nil {
+		p.addr = peerAddr(remote)
+		p.trusted = l.isTrusted(p.addr)
+		p.bucket = l.bucket(p.addr)
+	}
+	if p.trusted && len(xff) > 0 {
+		return l.bucket(l.forwardedClient(p.addr, xff))
+	}
+	return p.bucket
 }
 
 func (l *limiter) isTrusted(a netip.Addr) bool {
@@ -51,14 +85,24 @@ func (l *limiter) isTrusted(a netip.Addr) bool {
 }
 
 // clientAddr is the address the limit applies to: the peer, or, when the
-// peer is a trusted proxy, the nearest X-Forwarded-For entry that is not a
-// trusted proxy (entries further left are client-controlled and ignored).
+// peer is a trusted proxy, the client its X-Forwarded-For names.
 func (l *limiter) clientAddr(remote net.IP, xff []byte) netip.Addr {
-	peer, _ := netip.AddrFromSlice(remote)
-	peer = peer.Unmap()
+	peer := peerAddr(remote)
 	if len(xff) == 0 || !l.isTrusted(peer) {
 		return peer
 	}
+	return l.forwardedClient(peer, xff)
+}
+
+func peerAddr(remote net.IP) netip.Addr {
+	peer, _ := netip.AddrFromSlice(remote)
+	return peer.Unmap()
+}
+
+// forwardedClient is the nearest X-Forwarded-For entry, of a request from
+// the trusted proxy peer, that is not a trusted proxy itself (entries
+// further left are client-controlled and ignored).
+func (l *limiter) forwardedClient(peer netip.Addr, xff []byte) netip.Addr {
 	client := peer
 	for len(xff) > 0 {
 		i := bytes.LastIndexByte(xff, ',')

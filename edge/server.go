@@ -181,7 +181,7 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 
 // Serve answers connections from ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.srv.Serve(lazyDeadlineListener{ln}); err != nil {
+	if err := s.srv.Serve(edgeListener{ln}); err != nil {
 		return fmt.Errorf("serve edge: %w", err)
 	}
 	return nil
@@ -264,8 +264,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		return
 	}
 	if s.limiter != nil {
-		client := s.limiter.clientAddr(ctx.RemoteIP(), ctx.Request.Header.PeekBytes(strXFF))
-		if !s.limiter.allow(client, now) {
+		var peer *peerLimit
+		if c, ok := ctx.Conn().(*edgeConn); ok {
+			peer = &c.peer
+		}
+		if !s.limiter.bucketFor(peer, ctx.RemoteIP(), ctx.Request.Header.PeekBytes(strXFF)).AllowN(now, 1) {
 			s.m.rateLimited.Inc()
 			ctx.Response.Header.SetBytesV("Retry-After", s.limiter.retryAfter)
 			s.fail(ctx, errRateLimited)
