@@ -11,7 +11,8 @@ import (
 
 // limiter is the per-client token bucket. It remembers at most a fixed number
 // of clients, forgetting the least recently seen, so a flood of distinct
-// addresses costs bounded memory (a forgotten client starts a fresh bucket).
+// addresses costs bounded memory (a forgotten client's new connections start
+// a fresh bucket; see peerLimit).
 type limiter struct {
 	rate       rate.Limit
 	burst      int
@@ -45,9 +46,9 @@ func (l *limiter) bucket(client netip.Addr) *rate.Limiter {
 // peerLimit is what a connection remembers of its peer for the limiter. A
 // connection's peer never changes, so its bucket is looked up in the table
 // of clients once per connection: the table is one lock that every request
-// on every core would take otherwise, and that lock measured as most of the
-// limiter's cost on hot links (make ab, docs/capacity.md). Only the
-// goroutine serving the connection touches it.
+// on every core would take otherwise, and looking the bucket up once
+// measured faster on hot and uniform loads (make ab, docs/capacity.md). Only
+// the goroutine serving the connection touches it.
 type peerLimit struct {
 	addr    netip.Addr
 	trusted bool          // a trusted proxy: X-Forwarded-For names the client
