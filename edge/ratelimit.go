@@ -45,10 +45,10 @@ func (l *limiter) bucket(client netip.Addr) *rate.Limiter {
 
 // peerLimit is what a connection remembers of its peer for the limiter. A
 // connection's peer never changes, so its bucket is looked up in the table
-// of clients once per connection: the table is one lock that every request
-// on every core would take otherwise, and looking the bucket up once
-// measured faster on hot and uniform loads (make ab, docs/capacity.md). Only
-// the goroutine serving the connection touches it.
+// of clients once per connection: the table is one lock, and a write to
+// its recency list, that every request on every core would take otherwise
+// (make ab measured the gain at a few percent at most, inside the noise;
+// docs/capacity.md). Only the goroutine serving the connection touches it.
 type peerLimit struct {
 	addr    netip.Addr
 	trusted bool          // a trusted proxy: X-Forwarded-For names the client
