@@ -48,6 +48,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		cache:  cache.New(rdb, cache.Options{Prefix: prefix, NegativeTTL: time.Second}),
 		client: newClient(),
 	}
+	t.Cleanup(h.client.CloseIdleConnections)
 	edgeDSN, redisURL := dsn, testenv.RedisURL()
 	if o.proxied {
 		h.pgProxy, edgeDSN = testenv.ProxyURL(t, dsn)
