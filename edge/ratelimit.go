@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 )
 
@@ -55,25 +57,31 @@ type peerLimit struct {
 	bucket  *rate.Limiter // the peer's own; nil until its first request
 }
 
-// bucketFor returns the bucket of a request's client: the peer's, remembered
-// in p, unless the peer is a trusted proxy that names another client. p may
-// be nil (a request not from an edge listener), and then nothing is
-// remembered. A bucket the table forgot meanwhile stays in use by the
-// connections that hold it; new connections of that client start afresh,
-// as a forgotten client does.
-func (l *limiter) bucketFor(p *peerLimit, remote net.IP, xff []byte) *rate.Limiter {
-	if p == nil {
-		return l.bucket(l.clientAddr(remote, xff))
+// allow takes a token from the bucket of the request's client: the peer's,
+// looked up once per connection (peerLimit), unless the peer is a trusted
+// proxy that names another client in X-Forwarded-For; so the header is only
+// read from trusted proxies. A request that did not come through an edge
+// listener (a handler test's RequestCtx) remembers nothing between requests.
+// A bucket the table forgot meanwhile stays in use by the connections that
+// hold it; new connections of that client start afresh, as a forgotten
+// client does.
+func (l *limiter) allow(ctx *fasthttp.RequestCtx, now time.Time) bool {
+	var own peerLimit
+	p := &own
+	if c, ok := ctx.Conn().(*edgeConn); ok {
+		p = &c.peer
 	}
 	if p.bucket == nil {
-		p.addr = peerAddr(remote)
+		p.addr = peerAddr(ctx.RemoteIP())
 		p.trusted = l.isTrusted(p.addr)
 		p.bucket = l.bucket(p.addr)
 	}
-	if p.trusted && len(xff) > 0 {
-		return l.bucket(l.forwardedClient(p.addr, xff))
+	if p.trusted {
+		if xff := ctx.Request.Header.PeekBytes(strXFF); len(xff) > 0 {
+			return l.bucket(l.forwardedClient(p.addr, xff)).AllowN(now, 1)
+		}
 	}
-	return p.bucket
+	return p.bucket.AllowN(now, 1)
 }
 
 func (l *limiter) isTrusted(a netip.Addr) bool {
@@ -83,16 +91,6 @@ func (l *limiter) isTrusted(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// clientAddr is the address the limit applies to: the peer, or, when the
-// peer is a trusted proxy, the client its X-Forwarded-For names.
-func (l *limiter) clientAddr(remote net.IP, xff []byte) netip.Addr {
-	peer := peerAddr(remote)
-	if len(xff) == 0 || !l.isTrusted(peer) {
-		return peer
-	}
-	return l.forwardedClient(peer, xff)
 }
 
 func peerAddr(remote net.IP) netip.Addr {

@@ -263,17 +263,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.fail(ctx, errMethod)
 		return
 	}
-	if s.limiter != nil {
-		var peer *peerLimit
-		if c, ok := ctx.Conn().(*edgeConn); ok {
-			peer = &c.peer
-		}
-		if !s.limiter.bucketFor(peer, ctx.RemoteIP(), ctx.Request.Header.PeekBytes(strXFF)).AllowN(now, 1) {
-			s.m.rateLimited.Inc()
-			ctx.Response.Header.SetBytesV("Retry-After", s.limiter.retryAfter)
-			s.fail(ctx, errRateLimited)
-			return
-		}
+	if s.limiter != nil && !s.limiter.allow(ctx, now) {
+		s.m.rateLimited.Inc()
+		ctx.Response.Header.SetBytesV("Retry-After", s.limiter.retryAfter)
+		s.fail(ctx, errRateLimited)
+		return
 	}
 	if len(path) == 0 || path[0] != '/' {
 		s.fail(ctx, errNotFound)
