@@ -2,6 +2,7 @@ package rebound
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -108,4 +109,16 @@ const (
 // aside: it must be active and not expired.
 func (l Link) Live(now time.Time) bool {
 	return l.IsActive && (l.ExpiresAt == nil || now.Before(*l.ExpiresAt))
+}
+
+// RedirectCacheControl is the Cache-Control of a redirect with status
+// redirectType: a permanent one (301, 308) may be cached by anyone for
+// permanentMaxAge, a temporary one only by the browser, for 90 seconds, so
+// that a changed or deleted link is followed soon. A negative
+// permanentMaxAge counts as zero.
+func RedirectCacheControl(redirectType int, permanentMaxAge time.Duration) string {
+	if redirectType == 301 || redirectType == 308 {
+		return "public, max-age=" + strconv.FormatInt(int64(max(permanentMaxAge, 0)/time.Second), 10)
+	}
+	return "private, max-age=90"
 }

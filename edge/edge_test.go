@@ -51,6 +51,16 @@ func TestRedirects(t *testing.T) {
 	}
 }
 
+// A max-age of zero for permanent redirects is an operator's choice (the
+// browser asks again every time), not a missing setting to default.
+func TestPermanentMaxAgeZero(t *testing.T) {
+	h := newHarness(t, harnessOpts{edge: edge.Options{PermanentMaxAge: 0}})
+	h.link(postgres.NewLink{ShortCode: "perm", OriginalURL: "https://example.com/p", IsActive: true, RedirectType: 301})
+	if a := h.get("/perm"); a.status != 301 || a.header.Get("Cache-Control") != "public, max-age=0" {
+		t.Fatalf("301 with max-age 0: %d %q", a.status, a.header.Get("Cache-Control"))
+	}
+}
+
 func TestNotFoundAndGone(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.link(postgres.NewLink{ShortCode: "off", OriginalURL: "https://example.com/off", IsActive: false})

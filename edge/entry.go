@@ -1,9 +1,9 @@
 package edge
 
 import (
-	"strconv"
 	"time"
 
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
 )
 
@@ -23,7 +23,8 @@ type entry struct {
 	absent       bool  // the code names no link
 }
 
-var privateCacheControl = []byte("private, max-age=90")
+// privateCacheControl is shared by every temporary redirect's entry.
+var privateCacheControl = []byte(rebound.RedirectCacheControl(302, 0))
 
 func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entry {
 	en := &entry{
@@ -32,7 +33,7 @@ func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entr
 		cacheControl: privateCacheControl,
 	}
 	if en.status == 301 || en.status == 308 {
-		en.cacheControl = []byte("public, max-age=" + strconv.FormatInt(int64(permanentMaxAge/time.Second), 10))
+		en.cacheControl = []byte(rebound.RedirectCacheControl(en.status, permanentMaxAge))
 	}
 	return en
 }

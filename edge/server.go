@@ -36,16 +36,19 @@ import (
 // Options configures an edge. Store and Cache are required; zero values of
 // the rest work.
 type Options struct {
-	Store              Store
-	Cache              *cache.Client
-	Logger             *slog.Logger
-	Registry           *prometheus.Registry
-	LocalCacheSize     int           // default 100,000
-	LocalCacheTTL      time.Duration // default 30s
-	NegativeCacheTTL   time.Duration // default 5s
-	PermanentMaxAge    time.Duration // Cache-Control max-age of 301/308; default 24h
-	DBConcurrency      int           // Postgres lookups at once; default 16
-	RateLimit          float64       // requests per second per client; 0 turns the limit off
+	Store            Store
+	Cache            *cache.Client
+	Logger           *slog.Logger
+	Registry         *prometheus.Registry
+	LocalCacheSize   int           // default 100,000
+	LocalCacheTTL    time.Duration // default 30s
+	NegativeCacheTTL time.Duration // default 5s
+	// PermanentMaxAge is the Cache-Control max-age of 301 and 308
+	// redirects. Zero is a valid choice, not "unset": max-age=0, the
+	// browser asks again every time (config's default is 24h).
+	PermanentMaxAge    time.Duration
+	DBConcurrency      int     // Postgres lookups at once; default 16
+	RateLimit          float64 // requests per second per client; 0 turns the limit off
 	RateBurst          int
 	RateLimitClients   int // default 100,000
 	TrustedProxies     []netip.Prefix
@@ -148,7 +151,6 @@ func setDefaults(o *Options) {
 	orDefault(&o.LocalCacheSize, 100_000)
 	orDefault(&o.LocalCacheTTL, 30*time.Second)
 	orDefault(&o.NegativeCacheTTL, 5*time.Second)
-	orDefault(&o.PermanentMaxAge, 24*time.Hour)
 	orDefault(&o.DBConcurrency, 16)
 	orDefault(&o.RateBurst, max(1, int(o.RateLimit)))
 	orDefault(&o.RateLimitClients, 100_000)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/testenv"
@@ -41,7 +42,7 @@ func serveEnv(t testing.TB, db *postgres.DB, c *cache.Client) *env {
 	t.Helper()
 	srv := origin.New(origin.Options{
 		Store: db, Cache: c, PublicURL: "http://sho.rt", Tokens: []string{token, "second-token"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PermanentMaxAge: time.Hour,
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

@@ -246,7 +246,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		target = string(rebound.AppendForwarded(nil, []byte(target), []byte(r.URL.RawQuery)))
 	}
 	w.Header().Set("Location", target)
-	w.Header().Set("Cache-Control", "private, max-age=90")
+	w.Header().Set("Cache-Control", rebound.RedirectCacheControl(l.RedirectType, s.permanentMaxAge))
 	w.WriteHeader(l.RedirectType)
 }
 

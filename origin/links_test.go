@@ -218,3 +218,26 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("events by user %s", r.body)
 	}
 }
+
+// The slow path answers a redirect with the headers the edge gives it: the
+// link's status, and Cache-Control public for the configured max-age when
+// permanent (an hour in these tests), private for 90 s when temporary.
+func TestSlowPathRedirectHeaders(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		status       int
+		cacheControl string
+	}{
+		{301, "public, max-age=3600"}, {302, "private, max-age=90"},
+		{307, "private, max-age=90"}, {308, "public, max-age=3600"},
+	} {
+		code := fmt.Sprintf("slow%d", c.status)
+		e.createLink(map[string]any{"original_url": "https://example.com/" + code, "short_code": code, "redirect_type": c.status})
+		r := e.do("GET", "/urls/"+code+"/redirect", nil, "Authorization", "")
+		if r.status != c.status || r.header.Get("Location") != "https://example.com/"+code ||
+			r.header.Get("Cache-Control") != c.cacheControl {
+			t.Errorf("%s: %d %q %q, want %d with Cache-Control %q", code, r.status, r.header.Get("Location"),
+				r.header.Get("Cache-Control"), c.status, c.cacheControl)
+		}
+	}
+}

@@ -61,6 +61,9 @@ type Options struct {
 	Tokens    []string // bearer tokens; empty means no authentication
 	Logger    *slog.Logger
 	Registry  *prometheus.Registry // where metrics go; a new one when nil
+	// PermanentMaxAge is the Cache-Control max-age of the slow path's 301
+	// and 308 redirects, as at the edge; zero is max-age=0.
+	PermanentMaxAge time.Duration
 }
 
 // Server is the origin's HTTP handler and its background work.
@@ -77,6 +80,8 @@ type Server struct {
 	routes    []route
 	edgeID    int64 // identifies this origin's own clicks (the /redirect slow path)
 	clickSeq  atomic.Int64
+	// permanentMaxAge is the max-age of the slow path's 301 and 308.
+	permanentMaxAge time.Duration
 }
 
 // route is one path of the API and the handler of each method on it.
@@ -90,7 +95,7 @@ type route struct {
 func New(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, cache: opts.Cache, publicURL: strings.TrimRight(opts.PublicURL, "/"),
-		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(),
+		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), permanentMaxAge: opts.PermanentMaxAge,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -50,6 +50,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	reg := prometheus.NewRegistry()
 	srv := origin.New(origin.Options{
 		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, Logger: log, Registry: reg,
+		PermanentMaxAge: cfg.PermanentMaxAge,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
 	cache.RegisterMetrics(reg, c, "origin")
