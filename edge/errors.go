@@ -26,8 +26,12 @@ var (
 	errRateLimited = newEdgeError(429, rebound.ERateLimited, "too many requests; slow down")
 	errUnavail     = newEdgeError(503, rebound.EUnavailable, "the link store is unavailable; retry shortly")
 	errBadRequest  = newEdgeError(400, rebound.EBadRequest, "the request could not be parsed")
-	errTooLarge    = newEdgeError(413, rebound.EPayloadTooLarge, "the request is too large")
-	errInternal    = newEdgeError(500, rebound.EInternal, "internal error")
+	// A head not received within the read timeout is 408, which tells a
+	// browser it may send the request again; the code word stays
+	// bad_request, as for the origin's answers that net/http makes itself.
+	errTimeout  = newEdgeError(408, rebound.EBadRequest, "the request was not received in time")
+	errTooLarge = newEdgeError(413, rebound.EPayloadTooLarge, "the request is too large")
+	errInternal = newEdgeError(500, rebound.EInternal, "internal error")
 )
 
 var (

@@ -142,8 +142,17 @@ func (h *harness) do(method, path string, headers ...string) answer {
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}
+	return answerOf(h.t, res)
+}
+
+// answerOf reads res whole and closes its body.
+func answerOf(t testing.TB, res *http.Response) answer {
+	t.Helper()
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read the answer's body: %v", err)
+	}
 	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 

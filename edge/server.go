@@ -377,13 +377,18 @@ func validRequestID(id []byte) bool {
 	return true
 }
 
-// handleParseError answers requests fasthttp could not parse (a request
-// head over the buffer, a body too large, garbage) with the JSON error shape.
+// handleParseError answers requests fasthttp could not read (a request
+// head over the buffer, a body too large, garbage, a head or body not
+// received in time) with the JSON error shape.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	s.setRequestID(ctx)
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.fail(ctx, errTooLarge)
-		return
+	case errors.As(err, &netErr) && netErr.Timeout():
+		s.fail(ctx, errTimeout)
+	default:
+		s.fail(ctx, errBadRequest)
 	}
-	s.fail(ctx, errBadRequest)
 }

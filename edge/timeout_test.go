@@ -53,7 +53,12 @@ func TestSlowRequestIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, err := io.ReadAll(r) // whatever the edge answers, it must then close
+	res, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("answer to a stalled request head: %v after %v", err, time.Since(start))
+	}
+	wantError(t, answerOf(t, res), http.StatusRequestTimeout, "bad_request")
+	_, err = io.ReadAll(r) // then the edge closes the connection
 	if elapsed := time.Since(start); err != nil || elapsed > 3*time.Second {
 		t.Fatalf("connection with a stalled request head: %v after %v, want it closed after about 300ms", err, elapsed)
 	}
