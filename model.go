@@ -117,8 +117,12 @@ func (l Link) Live(now time.Time) bool {
 // that a changed or deleted link is followed soon. A negative
 // permanentMaxAge counts as zero.
 func RedirectCacheControl(redirectType int, permanentMaxAge time.Duration) string {
-	if redirectType == 301 || redirectType == 308 {
+	if IsPermanentRedirect(redirectType) {
 		return "public, max-age=" + strconv.FormatInt(int64(max(permanentMaxAge, 0)/time.Second), 10)
 	}
 	return "private, max-age=90"
 }
+
+// IsPermanentRedirect reports whether a redirect status is a permanent one
+// (301, 308), which clients and proxies may cache.
+func IsPermanentRedirect(status int) bool { return status == 301 || status == 308 }

@@ -32,7 +32,7 @@ func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entr
 		active: e.Active, expiresAt: e.ExpiresAt, maxClicks: e.MaxClicks, loadedAt: now.UnixNano(),
 		cacheControl: privateCacheControl,
 	}
-	if en.status == 301 || en.status == 308 {
+	if rebound.IsPermanentRedirect(en.status) {
 		en.cacheControl = []byte(rebound.RedirectCacheControl(en.status, permanentMaxAge))
 	}
 	return en
