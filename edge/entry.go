@@ -26,14 +26,17 @@ type entry struct {
 // privateCacheControl is shared by every temporary redirect's entry.
 var privateCacheControl = []byte(rebound.RedirectCacheControl(302, 0))
 
-func newEntry(e cache.Entry, permanentMaxAge time.Duration, now time.Time) *entry {
+// newEntry prepares e for answering. permanent is the Cache-Control of a 301
+// or 308, which the resolver builds once from its max-age and every
+// permanent entry shares.
+func newEntry(e cache.Entry, permanent []byte, now time.Time) *entry {
 	en := &entry{
 		id: e.ID, version: e.Version, status: e.RedirectType, location: []byte(e.URL), forwardQuery: e.ForwardQuery,
 		active: e.Active, expiresAt: e.ExpiresAt, maxClicks: e.MaxClicks, loadedAt: now.UnixNano(),
 		cacheControl: privateCacheControl,
 	}
 	if rebound.IsPermanentRedirect(en.status) {
-		en.cacheControl = []byte(rebound.RedirectCacheControl(en.status, permanentMaxAge))
+		en.cacheControl = permanent
 	}
 	return en
 }

@@ -15,7 +15,7 @@ func TestLocalTierExpiresByLoadTime(t *testing.T) {
 	const ttl, absentTTL = 30 * time.Second, 5 * time.Second
 	tier := newLocalTier(10, ttl, absentTTL)
 	t0 := time.Unix(1_700_000_000, 0)
-	link := newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/"}, time.Hour, t0)
+	link := newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/"}, nil, t0)
 	tier.put("abc", link)
 	tier.put("nope", absentEntry(t0))
 
@@ -41,7 +41,7 @@ func TestLocalTierExpiresByLoadTime(t *testing.T) {
 	}
 
 	// A fresh load replaces the expired copy.
-	tier.put("abc", newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/v2"}, time.Hour, t0.Add(ttl)))
+	tier.put("abc", newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/v2"}, nil, t0.Add(ttl)))
 	if e, ok := tier.get([]byte("abc"), t0.Add(ttl).UnixNano()); !ok || string(e.location) != "https://example.com/v2" {
 		t.Errorf("reloaded entry not served: %v %v", e, ok)
 	}
@@ -53,7 +53,7 @@ func TestLocalTierBoundsAndEvicts(t *testing.T) {
 	tier := newLocalTier(3, time.Minute, time.Minute)
 	now := time.Now()
 	for _, code := range []string{"a", "b", "c", "d"} {
-		tier.put(code, newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/" + code}, time.Hour, now))
+		tier.put(code, newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/" + code}, nil, now))
 	}
 	if n := tier.len(); n != 3 {
 		t.Fatalf("len %d, want 3", n)
@@ -84,7 +84,7 @@ func TestLocalTierBoundsAndEvicts(t *testing.T) {
 func TestLocalTierKeepsRepeatedRedisHits(t *testing.T) {
 	now := time.Now()
 	link := func(code string) *entry {
-		return newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/" + code}, time.Hour, now)
+		return newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/" + code}, nil, now)
 	}
 	tier := newLocalTier(10, time.Minute, time.Minute)
 	if tier.offer("a", link("a")) {
@@ -127,7 +127,7 @@ func BenchmarkLocalTierUniform(b *testing.B) {
 	for i := range codes {
 		codes[i] = "c" + strconv.Itoa(i)
 	}
-	e := newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/"}, time.Hour, time.Now())
+	e := newEntry(cache.Entry{ID: 1, RedirectType: 302, Active: true, URL: "https://example.com/"}, nil, time.Now())
 	for _, policy := range []string{"offer", "put"} {
 		b.Run(policy, func(b *testing.B) {
 			tier := newLocalTier(100_000, time.Minute, time.Minute)

@@ -42,18 +42,19 @@ const (
 // (batched), then Postgres through a breaker, a concurrency limit and
 // singleflight. It also receives invalidation messages.
 type resolver struct {
-	local           *localTier
-	redis           *redisBatcher
-	cache           *cache.Client
-	store           Store
-	redisBreaker    *gobreaker.CircuitBreaker[struct{}]
-	dbBreaker       *gobreaker.CircuitBreaker[*entry]
-	dbSlots         chan struct{}
-	flight          singleflight.Group
-	epoch           atomic.Uint64 // bumped by every invalidation
-	subscribed      atomic.Bool
-	permanentMaxAge time.Duration
-	m               *metrics
+	local        *localTier
+	redis        *redisBatcher
+	cache        *cache.Client
+	store        Store
+	redisBreaker *gobreaker.CircuitBreaker[struct{}]
+	dbBreaker    *gobreaker.CircuitBreaker[*entry]
+	dbSlots      chan struct{}
+	flight       singleflight.Group
+	epoch        atomic.Uint64 // bumped by every invalidation
+	subscribed   atomic.Bool
+	// permanentCacheControl is the Cache-Control of every 301 and 308.
+	permanentCacheControl []byte
+	m                     *metrics
 }
 
 func breakerSettings(name string, m *metrics, openFor time.Duration) gobreaker.Settings {
@@ -103,7 +104,7 @@ func (r *resolver) fetch(ctx context.Context, code string, now time.Time) (*entr
 		r.m.redisError.Inc()
 	case lk.State == cache.Found:
 		r.m.redisHit.Inc()
-		e := newEntry(lk.Entry, r.permanentMaxAge, now)
+		e := newEntry(lk.Entry, r.permanentCacheControl, now)
 		r.offer(code, e, epoch)
 		return e, nil
 	case lk.State == cache.Absent:
@@ -174,7 +175,7 @@ func (r *resolver) fromDB(code string, now time.Time, epoch uint64, fill bool) (
 		if l.MaxClicks != nil {
 			r.seedClickCount(ctx, l.ID)
 		}
-		return newEntry(cache.EntryOf(l), r.permanentMaxAge, loaded), nil
+		return newEntry(cache.EntryOf(l), r.permanentCacheControl, loaded), nil
 	})
 	if err != nil {
 		r.m.dbError.Inc()

@@ -106,7 +106,7 @@ func New(opts Options) *Server {
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
 		redis: newRedisBatcher(opts.Cache, 512, redisTimeout),
 		cache: opts.Cache, store: opts.Store, dbSlots: make(chan struct{}, opts.DBConcurrency),
-		permanentMaxAge: opts.PermanentMaxAge, m: m,
+		permanentCacheControl: []byte(rebound.RedirectCacheControl(301, opts.PermanentMaxAge)), m: m,
 	}
 	s.res.redisBreaker = gobreaker.NewCircuitBreaker[struct{}](breakerSettings("redis", m, time.Second))
 	s.res.dbBreaker = gobreaker.NewCircuitBreaker[*entry](breakerSettings("postgres", m, 2*time.Second))

@@ -34,9 +34,7 @@ func getOn(t *testing.T, c net.Conn, r *bufio.Reader, path string) int {
 	if err != nil {
 		t.Fatalf("answer to %s: %v", path, err)
 	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	_ = res.Body.Close()
-	return res.StatusCode
+	return answerOf(t, res).status
 }
 
 // A request head sent too slowly is cut off at the read timeout, however
