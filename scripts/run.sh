@@ -6,16 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Settings come from the environment, then .env for what the environment
-# lacks (as the binary reads them), and a DATABASE_URL or REDIS_URL given
-# either way wins over the local servers services.sh reports.
+# lacks (as the binary reads them). A DATABASE_URL, REDIS_URL or
+# REDIS_CLUSTER_ADDRS given either way is used as it is: services.sh is asked
+# only for the servers nothing names, so a database elsewhere does not get a
+# local Postgres installed and started beside it.
 if [ -f .env ]; then
   caller_env=$(export -p)
   set -a; . ./.env; set +a
   eval "$caller_env" 2>/dev/null || true
 fi
-db_url=${DATABASE_URL:-} redis_url=${REDIS_URL:-}
-eval "$(bash scripts/services.sh)"
-DATABASE_URL=${db_url:-$DATABASE_URL} REDIS_URL=${redis_url:-$REDIS_URL}
+wanted=()
+[ -n "${DATABASE_URL:-}" ] || wanted+=(postgres)
+[ -n "${REDIS_URL:-}${REDIS_CLUSTER_ADDRS:-}" ] || wanted+=(redis)
+REBOUND_STARTED_SERVICES=
+if [ ${#wanted[@]} -gt 0 ]; then
+  eval "$(bash scripts/services.sh "${wanted[@]}")"
+fi
 if [ -z "${REBOUND_API_TOKENS:-}" ]; then
   REBOUND_API_TOKENS=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
   export REBOUND_API_TOKENS
@@ -57,10 +63,15 @@ stop() {
   echo "run: stopping" >&2
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait || true
-  for s in ${REBOUND_STARTED_SERVICES:-}; do
+  # What services.sh started, on the port it started it on; Postgres as
+  # services.sh started it (as root, or through sudo).
+  for s in $REBOUND_STARTED_SERVICES; do
     case $s in
-      redis) redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true ;;
-      postgres:*) pg_ctlcluster "${s#postgres:}" main stop >/dev/null 2>&1 || true ;;
+      redis:*) redis-cli -p "${s#redis:}" shutdown nosave >/dev/null 2>&1 || true ;;
+      postgres:*)
+        sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+        "${sudo[@]}" pg_ctlcluster "${s#postgres:}" main stop >/dev/null 2>&1 ||
+          echo "run: could not stop Postgres ${s#postgres:}; it is still running" >&2 ;;
     esac
   done
   exit 0

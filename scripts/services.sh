@@ -8,9 +8,26 @@
 # and password authentication): the role is created through the postgres OS
 # user and logs in with a password over TCP.
 #
-# REBOUND_STARTED_SERVICES (printed) lists what this script started, so that
-# `make run` can stop exactly that on Ctrl-C.
+# Arguments name the services wanted, `postgres` and/or `redis` (both when
+# none is given): `make run` asks only for what the environment does not
+# already point at elsewhere. A service not wanted is neither installed nor
+# started, and its URL is not printed.
+#
+# REBOUND_STARTED_SERVICES (printed) lists what this script started, as
+# postgres:VERSION and redis:PORT, so that `make run` can stop exactly that on
+# Ctrl-C.
 set -euo pipefail
+
+want_postgres=0 want_redis=0
+for s in "${@:-postgres redis}"; do
+  for s in $s; do
+    case $s in
+      postgres) want_postgres=1 ;;
+      redis) want_redis=1 ;;
+      *) echo "services: unknown service $s (want postgres or redis)" >&2; exit 2 ;;
+    esac
+  done
+done
 
 PG_HOST=127.0.0.1 PG_PORT=${PG_PORT:-5432}
 REDIS_HOST=127.0.0.1 REDIS_PORT=${REDIS_PORT:-6379}
@@ -26,39 +43,21 @@ wait_port() {
 }
 
 missing=()
-if ! port_open $PG_HOST $PG_PORT && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  missing+=(postgresql postgresql-client)
+if [ $want_postgres = 1 ]; then
+  if ! port_open $PG_HOST $PG_PORT && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    missing+=(postgresql)
+  fi
+  if ! command -v psql >/dev/null; then
+    missing+=(postgresql-client)
+  fi
 fi
-if ! port_open $REDIS_HOST $REDIS_PORT && ! command -v redis-server >/dev/null; then
+if [ $want_redis = 1 ] && ! port_open $REDIS_HOST $REDIS_PORT && ! command -v redis-server >/dev/null; then
   missing+=(redis-server)
-fi
-if ! command -v psql >/dev/null; then
-  missing+=(postgresql-client)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-fi
-
-if ! port_open $PG_HOST $PG_PORT; then
-  ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-  if ! ls /etc/postgresql/"$ver"/main >/dev/null 2>&1; then
-    say "creating Postgres $ver cluster"
-    as_root pg_createcluster "$ver" main >&2
-  fi
-  say "starting Postgres $ver"
-  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || as_root pg_ctlcluster "$ver" main start >&2
-  wait_port $PG_HOST $PG_PORT
-  started+=("postgres:$ver")
-fi
-
-if ! port_open $REDIS_HOST $REDIS_PORT; then
-  say "starting Redis"
-  redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save "" --appendonly no \
-    --dir /tmp --logfile /tmp/rebound-redis.log >&2
-  wait_port $REDIS_HOST $REDIS_PORT
-  started+=("redis")
 fi
 
 # psql as the database superuser: through the postgres OS user (peer auth on
@@ -72,32 +71,64 @@ psql_admin() {
   fi
 }
 
-if ! PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c 'select 1' >/dev/null 2>&1; then
-  say "creating role $DB_USER and database $DB_NAME"
-  psql_admin -d postgres -c "DO \$\$BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
-      CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS';
-    ELSE ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS'; END IF; END\$\$;" >&2
-  if [ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
-    psql_admin -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" >&2
+# ensure_postgres starts Postgres when nothing answers on its port and makes
+# sure Rebound's role and database exist.
+ensure_postgres() {
+  if ! port_open $PG_HOST $PG_PORT; then
+    ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    if ! ls /etc/postgresql/"$ver"/main >/dev/null 2>&1; then
+      say "creating Postgres $ver cluster"
+      as_root pg_createcluster "$ver" main >&2
+    fi
+    say "starting Postgres $ver"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || as_root pg_ctlcluster "$ver" main start >&2
+    wait_port $PG_HOST $PG_PORT
+    started+=("postgres:$ver")
   fi
-fi
 
-# pg_checkpoint (Postgres 15) lets make bench checkpoint after its import, so
-# that the writes it measures next do not flush the import's buffers. Best
-# effort, once, and never a password prompt: sudo only when it needs none,
-# psql with -w. Without the grant the bench only skips that step.
-needs_grant=$(PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c \
-  "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint')
-     THEN NOT pg_has_role('pg_checkpoint', 'member') ELSE false END" 2>/dev/null || true)
-if [ "$needs_grant" = t ] &&
-  { [ "$(id -u)" = 0 ] || ! id postgres >/dev/null 2>&1 || sudo -n true 2>/dev/null; }; then
-  psql_admin -w -d postgres -c "GRANT pg_checkpoint TO $DB_USER" >/dev/null 2>&1 || true
-fi
+  if ! PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c 'select 1' >/dev/null 2>&1; then
+    say "creating role $DB_USER and database $DB_NAME"
+    psql_admin -d postgres -c "DO \$\$BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+        CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS';
+      ELSE ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS'; END IF; END\$\$;" >&2
+    if [ -z "$(psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+      psql_admin -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" >&2
+    fi
+  fi
 
-url="postgres://$DB_USER:$DB_PASS@$PG_HOST:$PG_PORT/$DB_NAME?sslmode=disable"
-echo "export DATABASE_URL='$url'"
-echo "export TEST_DATABASE_URL='$url'"
-echo "export REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
-echo "export TEST_REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
+  # pg_checkpoint (Postgres 15) lets make bench checkpoint after its import, so
+  # that the writes it measures next do not flush the import's buffers. Best
+  # effort, once, and never a password prompt: sudo only when it needs none,
+  # psql with -w. Without the grant the bench only skips that step.
+  needs_grant=$(PGPASSWORD=$DB_PASS psql -h $PG_HOST -p $PG_PORT -U $DB_USER -d $DB_NAME -qAt -c \
+    "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint')
+       THEN NOT pg_has_role('pg_checkpoint', 'member') ELSE false END" 2>/dev/null || true)
+  if [ "$needs_grant" = t ] &&
+    { [ "$(id -u)" = 0 ] || ! id postgres >/dev/null 2>&1 || sudo -n true 2>/dev/null; }; then
+    psql_admin -w -d postgres -c "GRANT pg_checkpoint TO $DB_USER" >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_redis() {
+  if ! port_open $REDIS_HOST $REDIS_PORT; then
+    say "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/rebound-redis-$REDIS_PORT.log >&2
+    wait_port $REDIS_HOST $REDIS_PORT
+    started+=("redis:$REDIS_PORT")
+  fi
+}
+
+if [ $want_postgres = 1 ]; then
+  ensure_postgres
+  url="postgres://$DB_USER:$DB_PASS@$PG_HOST:$PG_PORT/$DB_NAME?sslmode=disable"
+  echo "export DATABASE_URL='$url'"
+  echo "export TEST_DATABASE_URL='$url'"
+fi
+if [ $want_redis = 1 ]; then
+  ensure_redis
+  echo "export REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
+  echo "export TEST_REDIS_URL='redis://$REDIS_HOST:$REDIS_PORT/0'"
+fi
 echo "export REBOUND_STARTED_SERVICES='${started[*]:-}'"

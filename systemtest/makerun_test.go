@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reboundhq/rebound/internal/testenv"
 )
@@ -39,36 +40,17 @@ func TestMakeRun(t *testing.T) {
 	_, prefix := testenv.NewRedis(t)
 	edgePort, originPort := testenv.FreePort(t), testenv.FreePort(t)
 
-	// A process started with SIGINT ignored (a test binary run in the
-	// background by a script, say) passes that on, and the script's Ctrl-C
-	// trap would never fire. Handling SIGINT here makes the child start with
-	// the default action instead.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
-	defer signal.Stop(sigs)
-
-	cmd := exec.Command("make", "--no-print-directory", "run")
-	cmd.Dir = root
-	cmd.Env = append(envWithout("DATABASE_URL", "REDIS_URL", "REDIS_CLUSTER_ADDRS", "REBOUND_"),
+	mr := startMakeRun(t, root,
 		"DATABASE_URL="+dsn,
 		"REDIS_URL="+testenv.RedisURL(),
 		"REBOUND_REDIS_PREFIX="+prefix,
 		fmt.Sprintf("REBOUND_EDGE_ADDR=:%d", edgePort),
 		fmt.Sprintf("REBOUND_ORIGIN_ADDR=:%d", originPort),
 	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out testenv.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start make run: %v", err)
-	}
-	pgid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+	out, exited, pgid := &mr.out, mr.exited, mr.pgid
 
 	// The first run of a clean checkout compiles the binary.
-	waitFor(t, &out, exited, "Rebound is running.", 5*time.Minute)
+	waitFor(t, out, exited, "Rebound is running.", 5*time.Minute)
 	banner := out.String()
 	token := submatch(t, banner, `admin token: (\S+)`)
 
@@ -108,7 +90,7 @@ func TestMakeRun(t *testing.T) {
 	if err := syscall.Kill(origin, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, &out, exited, "run: origin exited with status 137; restarting in 1s", 10*time.Second)
+	waitFor(t, out, exited, "run: origin exited with status 137; restarting in 1s", 10*time.Second)
 	testenv.Eventually(t, 10*time.Second, "the origin restarted", func() bool {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", originPort))
 		if err != nil {
@@ -122,23 +104,14 @@ func TestMakeRun(t *testing.T) {
 	if err := syscall.Kill(groupProcess(t, pgid, "edge"), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, &out, exited, "run: edge stopped", 10*time.Second)
+	waitFor(t, out, exited, "run: edge stopped", 10*time.Second)
 	time.Sleep(1500 * time.Millisecond) // longer than the supervisor's wait before a restart
 	if strings.Contains(out.String(), "run: edge exited") || portAnswers(edgePort) {
 		t.Fatalf("the edge came back after a clean stop:\n%s", out.String())
 	}
 
 	// Ctrl-C.
-	before := len(out.String())
-	if err := syscall.Kill(-pgid, syscall.SIGINT); err != nil {
-		t.Fatalf("send SIGINT: %v", err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("make run still running 30 s after Ctrl-C:\n%s", out.String())
-	}
-	log := out.String()[before:]
+	log := mr.interrupt(t)
 	for _, want := range []string{"run: stopping", "origin stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("no %q after Ctrl-C:\n%s", want, log)
@@ -147,15 +120,151 @@ func TestMakeRun(t *testing.T) {
 	if strings.Contains(log, "restarting") {
 		t.Errorf("a service was restarted after Ctrl-C:\n%s", log)
 	}
-	// Nothing of the group is left, and nothing answers on its ports.
-	testenv.Eventually(t, 5*time.Second, "every process of make run gone", func() bool {
-		return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH)
-	})
 	for _, port := range []int{edgePort, originPort} {
 		if portAnswers(port) {
 			t.Errorf("port %d still answers after Ctrl-C", port)
 		}
 	}
+}
+
+// TestMakeRunStartsOnlyWhatIsMissing runs `make run` with a database named
+// and no Redis. It must use the database as given and leave Postgres alone
+// (services.sh is pointed at a port where no Postgres listens, so asking it
+// for one would start or wait for a server), start a Redis of its own on the
+// port services.sh is given, and on Ctrl-C stop that Redis and no other.
+func TestMakeRunStartsOnlyWhatIsMissing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the services: not in -short")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("no redis-server binary for make run to start")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := testenv.NewDatabase(t)
+	redisPort, pgPort := testenv.FreePort(t), testenv.FreePort(t)
+	edgePort, originPort := testenv.FreePort(t), testenv.FreePort(t)
+	own := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", redisPort)})
+	t.Cleanup(func() {
+		if portAnswers(redisPort) { // left running: the test failed
+			_ = own.Shutdown(context.Background()).Err()
+		}
+		own.Close()
+	})
+
+	mr := startMakeRun(t, root,
+		"DATABASE_URL="+dsn,
+		fmt.Sprintf("PG_PORT=%d", pgPort),
+		fmt.Sprintf("REDIS_PORT=%d", redisPort),
+		fmt.Sprintf("REBOUND_EDGE_ADDR=:%d", edgePort),
+		fmt.Sprintf("REBOUND_ORIGIN_ADDR=:%d", originPort),
+	)
+	waitFor(t, &mr.out, mr.exited, "Rebound is running.", 5*time.Minute)
+	for _, line := range strings.Split(mr.out.String(), "\n") {
+		if strings.HasPrefix(line, "services: ") && line != "services: starting Redis" {
+			t.Errorf("services.sh did more than start Redis: %q\n%s", line, mr.out.String())
+		}
+	}
+
+	// The services use that Redis: a redirect through the edge caches the
+	// link there.
+	token := submatch(t, mr.out.String(), `admin token: (\S+)`)
+	body := strings.NewReader(`{"original_url":"https://example.com/own-redis","short_code":"ownredis"}`)
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/urls", originPort), body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create a link: %d", res.StatusCode)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err = noFollow.Get(fmt.Sprintf("http://127.0.0.1:%d/ownredis", edgePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		t.Fatalf("redirect: %d", res.StatusCode)
+	}
+	ctx := context.Background()
+	testenv.Eventually(t, 5*time.Second, "a key in the Redis make run started", func() bool {
+		n, err := own.DBSize(ctx).Result()
+		return err == nil && n > 0
+	})
+
+	mr.interrupt(t)
+	testenv.Eventually(t, 5*time.Second, "the Redis make run started is stopped", func() bool {
+		return !portAnswers(redisPort)
+	})
+	opts, err := redis.ParseURL(testenv.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := redis.NewClient(opts)
+	defer shared.Close()
+	if err := shared.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the Redis make run did not start no longer answers: %v", err)
+	}
+}
+
+// makeRun is a `make run` started by a test in a process group of its own.
+type makeRun struct {
+	out    testenv.SyncBuffer
+	exited chan error
+	pgid   int
+}
+
+// startMakeRun starts `make run` in root with the test's environment less
+// every setting of Rebound's and of services.sh's, plus env.
+func startMakeRun(t *testing.T, root string, env ...string) *makeRun {
+	t.Helper()
+	// A process started with SIGINT ignored (a test binary run in the
+	// background by a script, say) passes that on, and the script's Ctrl-C
+	// trap would never fire. Handling SIGINT here makes the child start with
+	// the default action instead.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	t.Cleanup(func() { signal.Stop(sigs) })
+
+	cmd := exec.Command("make", "--no-print-directory", "run")
+	cmd.Dir = root
+	cmd.Env = append(envWithout("DATABASE_URL", "REDIS_URL", "REDIS_CLUSTER_ADDRS", "REBOUND_", "PG_PORT", "REDIS_PORT"), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	mr := &makeRun{exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = &mr.out, &mr.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start make run: %v", err)
+	}
+	mr.pgid = cmd.Process.Pid
+	go func() { mr.exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = syscall.Kill(-mr.pgid, syscall.SIGKILL) })
+	return mr
+}
+
+// interrupt presses Ctrl-C (SIGINT to the whole process group, as a terminal
+// does), waits for make run to exit and for every process of its group to
+// be gone, and returns what make run printed after the key press.
+func (mr *makeRun) interrupt(t *testing.T) string {
+	t.Helper()
+	before := len(mr.out.String())
+	if err := syscall.Kill(-mr.pgid, syscall.SIGINT); err != nil {
+		t.Fatalf("send SIGINT: %v", err)
+	}
+	select {
+	case <-mr.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("make run still running 30 s after Ctrl-C:\n%s", mr.out.String())
+	}
+	testenv.Eventually(t, 5*time.Second, "every process of make run gone", func() bool {
+		return errors.Is(syscall.Kill(-mr.pgid, 0), syscall.ESRCH)
+	})
+	return mr.out.String()[before:]
 }
 
 func portAnswers(port int) bool {
