@@ -6,22 +6,49 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Settings come from the environment, then .env for what the environment
-# lacks (as the binary reads them). A DATABASE_URL, REDIS_URL or
-# REDIS_CLUSTER_ADDRS given either way is used as it is: services.sh is asked
-# only for the servers nothing names, so a database elsewhere does not get a
-# local Postgres installed and started beside it.
+# lacks (as the binary reads them). A DATABASE_URL or REDIS_URL given either
+# way is used as it is. services.sh brings up the local servers such a URL
+# names (127.0.0.1 or localhost on services.sh's port, as in .env.example),
+# and those no URL names; it is not asked for a server elsewhere, so a remote
+# database does not get a local Postgres installed and started beside it.
 if [ -f .env ]; then
   caller_env=$(export -p)
   set -a; . ./.env; set +a
   eval "$caller_env" 2>/dev/null || true
 fi
+
+# names_local URL DEFAULT_PORT PORT: whether URL names a server on this
+# machine's PORT (DEFAULT_PORT when the URL gives none), or is no URL.
+names_local() {
+  [[ $1 == *://* ]] || return 0 # not a URL (a key=value DSN): asked for, as before
+  local addr=${1#*://}
+  addr=${addr%%[/?]*}  # [user[:password]@]host[:port]
+  addr=${addr##*@}
+  local host=$addr port=$2
+  case $addr in
+    \[*\]:*) host=${addr%:*} port=${addr##*:} ;;
+    \[*\]) ;;
+    *:*) host=${addr%:*} port=${addr##*:} ;;
+  esac
+  case $host in 127.0.0.1 | localhost | '[::1]') [ "$port" = "$3" ] ;; *) return 1 ;; esac
+}
+
+db_url=${DATABASE_URL:-} redis_url=${REDIS_URL:-}
 wanted=()
-[ -n "${DATABASE_URL:-}" ] || wanted+=(postgres)
-[ -n "${REDIS_URL:-}${REDIS_CLUSTER_ADDRS:-}" ] || wanted+=(redis)
+if [ -z "$db_url" ] || names_local "$db_url" 5432 "${PG_PORT:-5432}"; then
+  wanted+=(postgres)
+fi
+if [ -z "${REDIS_CLUSTER_ADDRS:-}" ] &&
+  { [ -z "$redis_url" ] || names_local "$redis_url" 6379 "${REDIS_PORT:-6379}"; }; then
+  wanted+=(redis)
+fi
 REBOUND_STARTED_SERVICES=
 if [ ${#wanted[@]} -gt 0 ]; then
   eval "$(bash scripts/services.sh "${wanted[@]}")"
 fi
+# services.sh reports its own role's URLs; the ones given win.
+[ -z "$db_url" ] || DATABASE_URL=$db_url
+[ -z "$redis_url" ] || REDIS_URL=$redis_url
 if [ -z "${REBOUND_API_TOKENS:-}" ]; then
   REBOUND_API_TOKENS=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
   export REBOUND_API_TOKENS

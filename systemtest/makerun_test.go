@@ -128,10 +128,12 @@ func TestMakeRun(t *testing.T) {
 }
 
 // TestMakeRunStartsOnlyWhatIsMissing runs `make run` with a database named
-// and no Redis. It must use the database as given and leave Postgres alone
-// (services.sh is pointed at a port where no Postgres listens, so asking it
-// for one would start or wait for a server), start a Redis of its own on the
-// port services.sh is given, and on Ctrl-C stop that Redis and no other.
+// on another port than services.sh's, and a Redis either not named or named
+// on services.sh's port (as .env.example names the local one). It must use
+// the database as given and leave Postgres alone (no Postgres listens on
+// services.sh's port, so asking it for one would start or wait for a
+// server), start a Redis of its own on services.sh's port, and on Ctrl-C stop
+// that Redis and no other.
 func TestMakeRunStartsOnlyWhatIsMissing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the services: not in -short")
@@ -143,6 +145,19 @@ func TestMakeRunStartsOnlyWhatIsMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("no REDIS_URL", func(t *testing.T) {
+		makeRunOwnRedis(t, root, func(int) []string { return nil })
+	})
+	t.Run("REDIS_URL on services.sh's port", func(t *testing.T) {
+		makeRunOwnRedis(t, root, func(port int) []string {
+			return []string{fmt.Sprintf("REDIS_URL=redis://localhost:%d/0", port)}
+		})
+	})
+}
+
+// makeRunOwnRedis is one case of TestMakeRunStartsOnlyWhatIsMissing; env
+// gives the case's settings for services.sh's Redis port.
+func makeRunOwnRedis(t *testing.T, root string, env func(redisPort int) []string) {
 	dsn := testenv.NewDatabase(t)
 	redisPort, pgPort := testenv.FreePort(t), testenv.FreePort(t)
 	edgePort, originPort := testenv.FreePort(t), testenv.FreePort(t)
@@ -154,13 +169,13 @@ func TestMakeRunStartsOnlyWhatIsMissing(t *testing.T) {
 		own.Close()
 	})
 
-	mr := startMakeRun(t, root,
+	mr := startMakeRun(t, root, append(env(redisPort),
 		"DATABASE_URL="+dsn,
 		fmt.Sprintf("PG_PORT=%d", pgPort),
 		fmt.Sprintf("REDIS_PORT=%d", redisPort),
 		fmt.Sprintf("REBOUND_EDGE_ADDR=:%d", edgePort),
 		fmt.Sprintf("REBOUND_ORIGIN_ADDR=:%d", originPort),
-	)
+	)...)
 	waitFor(t, &mr.out, mr.exited, "Rebound is running.", 5*time.Minute)
 	for _, line := range strings.Split(mr.out.String(), "\n") {
 		if strings.HasPrefix(line, "services: ") && line != "services: starting Redis" {
