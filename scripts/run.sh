@@ -94,7 +94,9 @@ stop() {
   # services.sh started it (as root, or through sudo).
   for s in $REBOUND_STARTED_SERVICES; do
     case $s in
-      redis:*) redis-cli -p "${s#redis:}" shutdown nosave >/dev/null 2>&1 || true ;;
+      redis:*)
+        redis-cli -p "${s#redis:}" shutdown nosave >/dev/null 2>&1 ||
+          echo "run: could not stop Redis on port ${s#redis:}; it is still running" >&2 ;;
       postgres:*)
         sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo -n)
         "${sudo[@]}" pg_ctlcluster "${s#postgres:}" main stop >/dev/null 2>&1 ||

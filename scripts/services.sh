@@ -19,14 +19,12 @@
 set -euo pipefail
 
 want_postgres=0 want_redis=0
-for s in "${@:-postgres redis}"; do
-  for s in $s; do
-    case $s in
-      postgres) want_postgres=1 ;;
-      redis) want_redis=1 ;;
-      *) echo "services: unknown service $s (want postgres or redis)" >&2; exit 2 ;;
-    esac
-  done
+for s in ${*:-postgres redis}; do
+  case $s in
+    postgres) want_postgres=1 ;;
+    redis) want_redis=1 ;;
+    *) echo "services: unknown service $s (want postgres or redis)" >&2; exit 2 ;;
+  esac
 done
 
 PG_HOST=127.0.0.1 PG_PORT=${PG_PORT:-5432}
@@ -110,6 +108,8 @@ ensure_postgres() {
   fi
 }
 
+# ensure_redis starts Redis, with nothing persisted, when nothing answers on
+# its port.
 ensure_redis() {
   if ! port_open $REDIS_HOST $REDIS_PORT; then
     say "starting Redis"
