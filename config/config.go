@@ -141,6 +141,24 @@ func (c Config) RequireAuth() error {
 	return nil
 }
 
+// MinTokenLength is the length under which an admin token is guessable by
+// an attacker who may try it over and over: the origin does not rate-limit
+// failed attempts. 16 random base64 characters hold 96 bits.
+const MinTokenLength = 16
+
+// ShortTokens returns how many of the API tokens are shorter than
+// MinTokenLength. The origin warns at start rather than refuse them, so that
+// a deployment configured with a short token keeps starting.
+func (c Config) ShortTokens() int {
+	n := 0
+	for _, t := range c.APITokens {
+		if len(t) < MinTokenLength {
+			n++
+		}
+	}
+	return n
+}
+
 type reader struct {
 	lookup func(string) (string, bool)
 	errs   []error

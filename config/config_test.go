@@ -107,3 +107,24 @@ func TestEnvFile(t *testing.T) {
 		t.Fatalf("a missing .env is fine: %v", err)
 	}
 }
+
+func TestShortTokens(t *testing.T) {
+	for _, tc := range []struct {
+		tokens string
+		short  int
+	}{
+		{"", 0},
+		{"0123456789abcdef", 0},                       // exactly the minimum
+		{"0123456789abcde", 1},                        // one under
+		{"secret,0123456789abcdef0123,admin", 2},      // each token counts
+		{"  0123456789abcdef  , 0123456789abcdef", 0}, // list items are trimmed
+	} {
+		c, err := config.FromLookup(lookup(map[string]string{"REBOUND_API_TOKENS": tc.tokens}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ShortTokens(); got != tc.short {
+			t.Errorf("REBOUND_API_TOKENS=%q: %d short tokens, want %d", tc.tokens, got, tc.short)
+		}
+	}
+}
