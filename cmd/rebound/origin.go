@@ -30,7 +30,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		return err
 	}
 	if n := cfg.ShortTokens(); n > 0 {
-		log.Warn("REBOUND_API_TOKENS: a token shorter than 16 characters can be guessed; use long random tokens",
+		log.Warn("REBOUND_API_TOKENS: a short token can be guessed; use long random tokens",
 			"short_tokens", n, "min_length", config.MinTokenLength)
 	}
 	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
