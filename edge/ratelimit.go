@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -30,7 +31,7 @@ func newLimiter(perSecond float64, burst, maxClients int, trusted []netip.Prefix
 	clients, _ := lru.New[netip.Addr, *rate.Limiter](maxClients) // size is validated > 0 by config
 	wait := int(1/perSecond) + 1
 	return &limiter{rate: rate.Limit(perSecond), burst: burst, clients: clients, trusted: trusted,
-		retryAfter: []byte(itoa(wait))}
+		retryAfter: []byte(strconv.Itoa(wait))}
 }
 
 // bucket returns the client's token bucket, creating it on first sight.
@@ -126,17 +127,4 @@ func (l *limiter) forwardedClient(peer netip.Addr, xff []byte) netip.Addr {
 		}
 	}
 	return client
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
