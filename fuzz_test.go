@@ -33,6 +33,32 @@ func FuzzValidateOriginalURL(f *testing.F) {
 	})
 }
 
+// FuzzShortURLBase checks that the base adds one refusal to the plain
+// checks, for its own short links only, and that it finds every one.
+func FuzzShortURLBase(f *testing.F) {
+	for _, s := range []string{"https://sho.rt/abc", "http://SHO.RT./x/../abc", "https://sho.rt:443/%61", "https://sho.rt/a/b", "http://[::1]/abc"} {
+		f.Add(s, "abc")
+	}
+	base := rebound.NewShortURLBase("https://sho.rt")
+	f.Fuzz(func(t *testing.T, raw, code string) {
+		err := base.ValidateOriginalURL(raw)
+		plain := rebound.ValidateOriginalURL(raw)
+		if plain != nil && err == nil {
+			t.Fatalf("%q: the base accepted what the plain check refuses: %v", raw, plain)
+		}
+		if plain == nil && err != nil {
+			if u, _ := url.Parse(raw); !strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), "sho.rt") {
+				t.Fatalf("%q refused on another host: %v", raw, err)
+			}
+		}
+		if rebound.IsCodeShaped([]byte(code)) && !rebound.IsReservedCode(code) {
+			if base.ValidateOriginalURL("https://sho.rt/"+code) == nil {
+				t.Fatalf("own short link of %q accepted", code)
+			}
+		}
+	})
+}
+
 func FuzzAppendReferrerHost(f *testing.F) {
 	for _, s := range []string{"https://News.Example.org/x", "http://a@b.c:8080/", "ftp://x", "https://" + strings.Repeat("a", 100), "http://é.fr"} {
 		f.Add(s)

@@ -66,39 +66,45 @@ func ValidateShortCode(code string) error {
 // http or https URL with a host, at most 8192 bytes, without control
 // characters, white space, credentials or a port out of range.
 func ValidateOriginalURL(raw string) error {
+	_, err := parseOriginalURL(raw)
+	return err
+}
+
+// parseOriginalURL is ValidateOriginalURL, returning the parsed URL.
+func parseOriginalURL(raw string) (*url.URL, error) {
 	bad := func(msg string) error { return FieldErrorf(EValidation, "original_url", "%s", msg) }
 	if raw == "" {
-		return bad("original_url is required")
+		return nil, bad("original_url is required")
 	}
 	if len(raw) > MaxURLLen {
-		return bad("original_url must be at most 8192 bytes")
+		return nil, bad("original_url must be at most 8192 bytes")
 	}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c <= ' ' || c == 0x7f {
-			return bad("original_url must not contain control characters or spaces")
+			return nil, bad("original_url must not contain control characters or spaces")
 		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return bad("original_url is not a valid URL")
+		return nil, bad("original_url is not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return bad("original_url must be an http or https URL")
+		return nil, bad("original_url must be an http or https URL")
 	}
 	if u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
-		return bad("original_url must have a host")
+		return nil, bad("original_url must have a host")
 	}
 	if u.User != nil {
-		return bad("original_url must not contain credentials")
+		return nil, bad("original_url must not contain credentials")
 	}
 	// url.Parse checks only that a port is digits; a browser refuses to
 	// follow a Location whose port is out of range, so refuse it here.
 	if port := u.Port(); port != "" {
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return bad("original_url must have a port from 1 to 65535")
+			return nil, bad("original_url must have a port from 1 to 65535")
 		}
 	}
-	return nil
+	return u, nil
 }
 
 // ValidateUsername returns a validation error unless name is 1-64 characters

@@ -58,6 +58,9 @@ type Options struct {
 	// Stored, when set, is called with each batch of links as stored, so the
 	// caller can write them through to the cache.
 	Stored func(ctx context.Context, links []rebound.Link) error
+	// ShortURLs refuses links whose target is one of this service's own
+	// short links; the zero value refuses none.
+	ShortURLs rebound.ShortURLBase
 }
 
 var requiredColumns = map[Kind][]string{
@@ -201,7 +204,7 @@ func (b *batcher) add(ctx context.Context, line int, r record) error {
 		}
 	case Links:
 		var l postgres.ImportLink
-		if l, err = parseLink(line, r); err == nil {
+		if l, err = parseLink(line, r, b.opts.ShortURLs); err == nil {
 			b.links = append(b.links, l)
 		}
 	case Events:
@@ -340,7 +343,7 @@ func parseUser(line int, r record) (postgres.ImportUser, error) {
 	return u, err
 }
 
-func parseLink(line int, r record) (postgres.ImportLink, error) {
+func parseLink(line int, r record, shortURLs rebound.ShortURLBase) (postgres.ImportLink, error) {
 	l := postgres.ImportLink{Line: line, OriginalURL: r.get("original_url"), ShortCode: r.get("short_code")}
 	var err error
 	if l.ID, err = r.id("id"); err != nil {
@@ -349,7 +352,7 @@ func parseLink(line int, r record) (postgres.ImportLink, error) {
 	if l.UserID, err = r.id("user_id"); err != nil {
 		return l, err
 	}
-	if err := rebound.ValidateOriginalURL(l.OriginalURL); err != nil {
+	if err := shortURLs.ValidateOriginalURL(l.OriginalURL); err != nil {
 		return l, err
 	}
 	if l.ShortCode == "" {

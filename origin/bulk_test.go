@@ -136,7 +136,8 @@ func TestImportReportsBadRows(t *testing.T) {
 		"https://ok.org/5,ok5,,999999,",                        // line 7: unknown user
 		"https://ok.org/6,ok6,,abc,",                           // line 8: bad user id
 		"https://ok.org/7,ok7,,,maybe",                         // line 9: bad bool
-		`"https://ok.org/8,ok8`,                                // line 10: unterminated quote eats the rest
+		"http://sho.rt/ok1,ok10,,,",                            // line 10: the service's own short link
+		`"https://ok.org/8,ok8`,                                // line 11: unterminated quote eats the rest
 	}, "\n")
 	r := e.upload("/urls/bulk", content, true)
 	e.want(r, 200, "")
@@ -151,7 +152,7 @@ func TestImportReportsBadRows(t *testing.T) {
 			t.Fatalf("empty error for line %v", m["line"])
 		}
 	}
-	for _, l := range []int64{3, 4, 5, 6, 7, 8, 9, 10} {
+	for _, l := range []int64{3, 4, 5, 6, 7, 8, 9, 10, 11} {
 		if !lines[l] {
 			t.Errorf("line %d not reported: %s", l, r.body)
 		}

@@ -20,7 +20,7 @@ func (s *Server) linkJSON(l rebound.Link) linkJSON {
 
 // linkPatch reads and validates the link fields of a body. It serves create
 // (every field optional but original_url) and update (every field optional).
-func linkPatch(o object) (postgres.LinkPatch, error) {
+func (s *Server) linkPatch(o object) (postgres.LinkPatch, error) {
 	var p postgres.LinkPatch
 	var err error
 	if p.OriginalURL, err = get[string](o, "original_url"); err != nil {
@@ -52,7 +52,7 @@ func linkPatch(o object) (postgres.LinkPatch, error) {
 	}
 	switch {
 	case p.OriginalURL.Set:
-		if err := rebound.ValidateOriginalURL(p.OriginalURL.Value); err != nil {
+		if err := s.shortURLs.ValidateOriginalURL(p.OriginalURL.Value); err != nil {
 			return p, err
 		}
 	}
@@ -86,7 +86,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := linkPatch(o)
+	p, err := s.linkPatch(o)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -162,7 +162,7 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := linkPatch(o)
+	p, err := s.linkPatch(o)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -78,6 +78,8 @@ func TestLinkValidation(t *testing.T) {
 		{"port zero", `{"original_url":"https://x.org:0/"}`, 400, "validation_failed", "original_url"},
 		{"crlf", `{"original_url":"https://x.org/\r\nSet-Cookie: a=b"}`, 400, "validation_failed", "original_url"},
 		{"space", `{"original_url":"https://x.org/a b"}`, 400, "validation_failed", "original_url"},
+		{"own short link", `{"original_url":"http://sho.rt/abc"}`, 400, "validation_failed", "original_url"},
+		{"own short link over https", `{"original_url":"https://SHO.RT/x/../abc?q=1"}`, 400, "validation_failed", "original_url"},
 		{"too long", `{"original_url":"https://x.org/` + strings.Repeat("a", 8200) + `"}`, 400, "validation_failed", "original_url"},
 		{"url number", `{"original_url":42}`, 400, "bad_request", "original_url"},
 		{"reserved", `{"original_url":"https://x.org","short_code":"health"}`, 400, "validation_failed", "short_code"},
@@ -124,11 +126,16 @@ func TestUpdateAndDeleteLink(t *testing.T) {
 		t.Fatalf("put %s", r.body)
 	}
 	e.want(e.do("PATCH", path, `{"original_url":"nope"}`), 400, "validation_failed")
+	// A link pointed at its own short URL would redirect to itself.
+	e.want(e.do("PATCH", path, map[string]any{"original_url": "http://sho.rt/" + code}), 400, "validation_failed")
+	// Elsewhere on the public host is not a short link.
+	r = e.do("PATCH", path, map[string]any{"original_url": "http://sho.rt/docs/page"})
+	e.want(r, 200, "")
 	e.want(e.do("PATCH", "/urls/999999", `{"title":"x"}`), 404, "not_found")
 
 	r = e.do("GET", fmt.Sprintf("/events?url_id=%d", id), nil)
 	kinds := eventTypes(r)
-	if strings.Join(kinds, ",") != "created,updated,deactivated" {
+	if strings.Join(kinds, ",") != "created,updated,deactivated,updated" {
 		t.Fatalf("events %v", kinds)
 	}
 

@@ -72,6 +72,8 @@ type Server struct {
 	cache     *cache.Client
 	sync      *cacheSync
 	publicURL string
+	// shortURLs refuses link targets that are this service's own short links.
+	shortURLs rebound.ShortURLBase
 	tokens    [][]byte
 	log       *slog.Logger
 	registry  *prometheus.Registry
@@ -96,6 +98,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, cache: opts.Cache, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), permanentMaxAge: opts.PermanentMaxAge,
+		shortURLs: rebound.NewShortURLBase(opts.PublicURL),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,19 @@ func TestMigrateAndImport(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"import", "-env", "", "urls", filepath.Join(testenv.SeedDir(), "urls.csv")}, &out, &errb); code != 0 {
 		t.Fatalf("import urls: %d %s", code, errb.String())
+	}
+	// The command refuses links to the service's own short URLs, as the API does.
+	t.Setenv("REBOUND_PUBLIC_URL", "https://s.example")
+	own := filepath.Join(t.TempDir(), "own.csv")
+	if err := os.WriteFile(own, []byte("original_url,short_code\nhttps://s.example/own1,own2\nhttps://example.com/x,own3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"import", "-env", "", "urls", own}, &out, &errb); code != 0 {
+		t.Fatalf("import own.csv: %d %s", code, errb.String())
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 1 || res.Skipped != 1 {
+		t.Fatalf("import own.csv: %q: %v", out.String(), err)
 	}
 	if code := run([]string{"import", "-env", "", "things", "x.csv"}, &out, &errb); code != 1 {
 		t.Fatalf("bad kind: %d", code)

@@ -63,7 +63,7 @@ func runImport(ctx context.Context, env cmdEnv, args []string) error {
 		return err
 	}
 	defer c.Redis().Close()
-	opts := csvimport.Options{}
+	opts := csvimport.Options{ShortURLs: rebound.NewShortURLBase(cfg.PublicURL)}
 	if kind == csvimport.Links {
 		opts.Stored = func(ctx context.Context, links []rebound.Link) error {
 			// Redis is a cache: when it is down the edges read Postgres.
