@@ -62,21 +62,33 @@ fi
 # a stock install), else over TCP as postgres (trust auth on CI images).
 psql_admin() {
   if id postgres >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt "$@"
-    else sudo -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; fi
+    # -p picks the server's socket: a cluster listens on one per port.
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -p $PG_PORT -v ON_ERROR_STOP=1 -qAt "$@"
+    else sudo -u postgres psql -p $PG_PORT -v ON_ERROR_STOP=1 -qAt "$@"; fi
   else
     psql -h $PG_HOST -p $PG_PORT -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
   fi
 }
 
-# ensure_postgres starts Postgres when nothing answers on its port and makes
-# sure Rebound's role and database exist.
+# cluster_port VERSION: the port Debian's main cluster of VERSION is set up for.
+cluster_port() { pg_lsclusters -h 2>/dev/null | awk -v v="$1" '$1 == v && $2 == "main" { print $3 }'; }
+
+# ensure_postgres starts Postgres when nothing answers on its port (PG_PORT)
+# and makes sure Rebound's role and database exist. The server it starts is
+# Debian's main cluster of the newest version, created for PG_PORT when there
+# is none; one set up for another port is not started (it would never answer
+# on PG_PORT).
 ensure_postgres() {
   if ! port_open $PG_HOST $PG_PORT; then
     ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
     if ! ls /etc/postgresql/"$ver"/main >/dev/null 2>&1; then
-      say "creating Postgres $ver cluster"
-      as_root pg_createcluster "$ver" main >&2
+      say "creating Postgres $ver cluster on port $PG_PORT"
+      as_root pg_createcluster -p $PG_PORT "$ver" main >&2
+    fi
+    port=$(cluster_port "$ver")
+    if [ "$port" != "$PG_PORT" ]; then
+      say "nothing answers on $PG_HOST:$PG_PORT (PG_PORT), and Postgres $ver's main cluster is set up for port ${port:-unknown}: set PG_PORT=${port:-its port}, or start a server on $PG_PORT"
+      exit 1
     fi
     say "starting Postgres $ver"
     as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || as_root pg_ctlcluster "$ver" main start >&2
