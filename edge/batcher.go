@@ -9,30 +9,43 @@ import (
 	"github.com/reboundhq/rebound/cache"
 )
 
-// redisBatcher turns concurrent single-code lookups into batches: one worker
+// redisBatcher turns concurrent single-code lookups into batches: a worker
 // takes the requests waiting at that moment and asks Redis for all of them
-// in one round trip, so one batch is in flight at a time (measured faster
-// than two to eight in flight: more batches cost more syscalls than the
-// waiting they save). Under load this cuts round trips by the batch size;
-// when idle a lookup goes out alone at once.
+// in one round trip. A first batch goes out as soon as one lookup waits; a
+// second may go out while it is in flight, but only once secondBatchMin
+// lookups wait for it. Small batches in flight side by side cost more
+// system calls than the waiting they save (two workers taking whatever
+// waits measured slower than one); a second batch of at least that many
+// fills the time the cores sat idle waiting for the first, without
+// splitting the load into small round trips. When idle a lookup goes out
+// alone at once.
 //
 // A lookup joins the queue under a mutex and waits on its own channel, with
 // no select: a select locks every channel it names, and the ones a select
-// here would name besides the lookup's own (the worker's queue and stop,
+// here would name besides the lookup's own (the workers' wake-up and stop,
 // the request's Done) are shared by every request on both cores.
 type redisBatcher struct {
-	cache    *cache.Client
-	maxBatch int
-	timeout  time.Duration
-	pool     sync.Pool
+	cache          *cache.Client
+	maxBatch       int
+	secondBatchMin int
+	timeout        time.Duration
+	pool           sync.Pool
 
-	mu      sync.Mutex
-	queue   []*redisReq // lookups waiting for the next batch
-	stopped bool        // set by close; the worker answers what is queued, then exits
+	mu       sync.Mutex
+	ready    sync.Cond   // on mu: a worker may take the queue, or close was called
+	queue    []*redisReq // lookups waiting for the next batch
+	inFlight int         // batches sent and not answered yet: 0, 1 or 2
+	stopped  bool        // set by close; the workers answer what is queued, then exit
 
-	wake chan struct{} // one token: the queue became non-empty, or close was called
-	done chan struct{} // closed when the worker has exited
+	workers sync.WaitGroup
 }
+
+// secondBatchMin is how many lookups must wait before a second batch goes
+// out beside one in flight. Measured with make ab (uniform load, 64
+// connections, 2026-12-03, a fast Xeon): 16, 24 and 32 all lifted the edge
+// from a median of 0.494x of the bare server to 0.525x to 0.529x, faster in
+// every round; a second batch with no minimum was slower than one alone.
+const secondBatchMin = 24
 
 var errBatcherStopped = errors.New("redis batcher stopped")
 
@@ -43,16 +56,21 @@ type redisReq struct {
 	done chan struct{}
 }
 
-func newRedisBatcher(c *cache.Client, maxBatch int, timeout time.Duration) *redisBatcher {
-	b := &redisBatcher{cache: c, maxBatch: maxBatch, timeout: timeout,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+// newRedisBatcher starts a batcher of at most maxBatch codes a round trip,
+// whose second batch in flight waits for secondMin lookups.
+func newRedisBatcher(c *cache.Client, maxBatch, secondMin int, timeout time.Duration) *redisBatcher {
+	b := &redisBatcher{cache: c, maxBatch: maxBatch, secondBatchMin: secondMin, timeout: timeout}
+	b.ready.L = &b.mu
 	b.pool.New = func() any { return &redisReq{done: make(chan struct{}, 1)} }
-	go b.work()
+	b.workers.Add(2)
+	for range 2 {
+		go b.work()
+	}
 	return b
 }
 
-// get looks one code up, waiting for the batch it joins. The worker answers
-// every queued lookup, within its timeout per batch, even when closed; so
+// get looks one code up, waiting for the batch it joins. The workers answer
+// every queued lookup, within their timeout per batch, even when closed; so
 // the wait needs no way out. ctx ends the lookup only before it is queued.
 func (b *redisBatcher) get(ctx context.Context, code string) (cache.Lookup, error) {
 	if err := ctx.Err(); err != nil {
@@ -67,11 +85,13 @@ func (b *redisBatcher) get(ctx context.Context, code string) (cache.Lookup, erro
 		return cache.Lookup{}, errBatcherStopped
 	}
 	b.queue = append(b.queue, r)
-	first := len(b.queue) == 1
-	b.mu.Unlock()
-	if first {
-		b.signal()
+	// Wake a worker only when this lookup lets one go: the first lookup
+	// while none is in flight, or the secondBatchMin-th beside one batch.
+	// A worker whose batch comes back looks at the queue by itself.
+	if n := len(b.queue); (n == 1 && b.inFlight == 0) || (n == b.secondBatchMin && b.inFlight == 1) {
+		b.ready.Signal()
 	}
+	b.mu.Unlock()
 	<-r.done
 	res, err := r.res, r.err
 	r.code, r.res = "", cache.Lookup{}
@@ -79,49 +99,58 @@ func (b *redisBatcher) get(ctx context.Context, code string) (cache.Lookup, erro
 	return res, err
 }
 
-// signal wakes the worker unless a wake-up is already pending.
-func (b *redisBatcher) signal() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-// close stops taking lookups and waits for the worker to answer the queued
+// close stops taking lookups and waits for the workers to answer the queued
 // ones and exit.
 func (b *redisBatcher) close() {
 	b.mu.Lock()
 	b.stopped = true
+	b.ready.Broadcast()
 	b.mu.Unlock()
-	b.signal()
-	<-b.done
+	b.workers.Wait()
+}
+
+// mayTake reports whether a worker may send the queue now. Called with mu
+// held.
+func (b *redisBatcher) mayTake() bool {
+	n := len(b.queue)
+	switch b.inFlight {
+	case 0:
+		return n > 0
+	case 1:
+		return n >= b.secondBatchMin || (b.stopped && n > 0)
+	default:
+		return false
+	}
 }
 
 func (b *redisBatcher) work() {
-	defer close(b.done)
+	defer b.workers.Done()
 	var batch []*redisReq
 	codes := make([]string, 0, b.maxBatch)
 	out := make([]cache.Lookup, b.maxBatch)
+	b.mu.Lock()
 	for {
-		b.mu.Lock()
+		if !b.mayTake() {
+			if b.stopped && len(b.queue) == 0 {
+				b.mu.Unlock()
+				return
+			}
+			b.ready.Wait()
+			continue
+		}
 		// Swap the queue for the drained batch slice: the two buffers take
 		// turns, so queueing allocates nothing once they have grown.
 		batch, b.queue = b.queue, batch[:0]
-		stopped := b.stopped
+		b.inFlight++
 		b.mu.Unlock()
-		if len(batch) == 0 {
-			if stopped {
-				return
-			}
-			<-b.wake
-			continue
-		}
 		for rest := batch; len(rest) > 0; {
 			n := min(len(rest), b.maxBatch)
 			b.answer(rest[:n], codes, out)
 			rest = rest[n:]
 		}
 		clear(batch) // hold no answered lookup: each goes back to the pool from its get
+		b.mu.Lock()
+		b.inFlight--
 	}
 }
 

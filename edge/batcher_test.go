@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,15 +16,16 @@ import (
 
 // slowBatcher returns a batcher whose Redis answers through a proxy that
 // delays every chunk by latency, and a direct cache client with the same
-// prefix for setup.
-func slowBatcher(t *testing.T, maxBatch int, latency time.Duration) (*redisBatcher, *cache.Client) {
+// prefix for setup. A second batch goes out beside one in flight once
+// secondMin lookups wait.
+func slowBatcher(t *testing.T, maxBatch, secondMin int, latency time.Duration) (*redisBatcher, *cache.Client) {
 	t.Helper()
 	p, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
 	if err := proxied.Redis().Ping(context.Background()).Err(); err != nil { // connect before the delay starts
 		t.Fatal(err)
 	}
 	p.SetLatency(latency)
-	return newRedisBatcher(proxied, maxBatch, 5*time.Second), direct
+	return newRedisBatcher(proxied, maxBatch, secondMin, 5*time.Second), direct
 }
 
 // inFlight waits until the worker has taken the one lookup queued, whose
@@ -49,11 +51,11 @@ func (b *redisBatcher) queued() int {
 }
 
 // TestBatcherAnswersWaitingLookupsTogether holds one batch in flight on a
-// slow Redis and checks that the lookups arriving meanwhile wait in one
-// queue, and that each gets its own answer when the queue is taken (in
-// chunks of the batch limit).
+// slow Redis and checks that the lookups arriving meanwhile (fewer than a
+// second batch needs) wait in one queue, and that each gets its own answer
+// when the queue is taken (in chunks of the batch limit).
 func TestBatcherAnswersWaitingLookupsTogether(t *testing.T) {
-	b, direct := slowBatcher(t, 16, 150*time.Millisecond)
+	b, direct := slowBatcher(t, 16, 64, 150*time.Millisecond)
 	defer b.close()
 	ctx := context.Background()
 	var links []rebound.Link
@@ -98,7 +100,7 @@ func TestBatcherAnswersWaitingLookupsTogether(t *testing.T) {
 // behind a batch in flight: each still gets Redis's answer, and lookups
 // after close fail at once.
 func TestBatcherCloseAnswersQueuedLookups(t *testing.T) {
-	b, direct := slowBatcher(t, 512, 150*time.Millisecond)
+	b, direct := slowBatcher(t, 512, secondBatchMin, 150*time.Millisecond)
 	ctx := context.Background()
 	if err := direct.PutLinks(ctx, []rebound.Link{{ID: 1, ShortCode: "kept", OriginalURL: "https://example.com/kept", RedirectType: 302, IsActive: true}}); err != nil {
 		t.Fatal(err)
@@ -148,7 +150,7 @@ func TestBatcherCloseAnswersQueuedLookups(t *testing.T) {
 }
 
 func TestBatcherCancelledLookupIsNotQueued(t *testing.T) {
-	b, _ := slowBatcher(t, 512, 0)
+	b, _ := slowBatcher(t, 512, secondBatchMin, 0)
 	defer b.close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -157,5 +159,73 @@ func TestBatcherCancelledLookupIsNotQueued(t *testing.T) {
 	}
 	if n := b.queued(); n != 0 {
 		t.Fatalf("%d lookups queued", n)
+	}
+}
+
+// TestBatcherSendsASecondBatchForEnoughLookups holds one batch in flight on a
+// slow Redis: lookups short of the second batch's minimum wait for it; the
+// one that reaches the minimum sends them all at once, beside the first;
+// and while two batches are in flight, the next lookups wait for one of
+// them to come back, however many they are.
+func TestBatcherSendsASecondBatchForEnoughLookups(t *testing.T) {
+	const secondMin = 8
+	// Each round trip through the proxy takes 400ms, within the client's
+	// 500ms read timeout.
+	b, direct := slowBatcher(t, 512, secondMin, 200*time.Millisecond)
+	first := make(chan error, 1)
+	defer b.close()
+	ctx := context.Background()
+	if err := direct.PutLinks(ctx, []rebound.Link{{ID: 1, ShortCode: "k", OriginalURL: "https://example.com/k", RedirectType: 302, IsActive: true}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	lookup := func() {
+		wg.Go(func() {
+			if l, err := b.get(ctx, "k"); err != nil || l.State != cache.Found {
+				t.Errorf("lookup: %+v, %v", l, err)
+			}
+			answered.Add(1)
+		})
+	}
+	firstOut := func(when string) {
+		t.Helper()
+		select {
+		case err := <-first:
+			t.Fatalf("the first batch came back (err %v) %s", err, when)
+		default:
+		}
+	}
+	go func() { _, err := b.get(ctx, "k"); first <- err }()
+	inFlight(t, b, first)
+
+	for range secondMin - 1 {
+		lookup()
+	}
+	testenv.Eventually(t, 5*time.Second, "the lookups short of a second batch queued", func() bool { return b.queued() == secondMin-1 })
+	time.Sleep(50 * time.Millisecond)
+	if n := b.queued(); n != secondMin-1 {
+		t.Fatalf("%d lookups queued, want %d: a second batch went out short of its minimum", n, secondMin-1)
+	}
+	lookup()
+	testenv.Eventually(t, 100*time.Millisecond, "the second batch sent", func() bool { return b.queued() == 0 })
+	firstOut("before the second batch went out: they were not side by side")
+
+	for range 2 * secondMin {
+		lookup()
+	}
+	testenv.Eventually(t, time.Second, "lookups queued behind two batches", func() bool { return b.queued() == 2*secondMin })
+	time.Sleep(50 * time.Millisecond)
+	firstOut("too early for this test to tell a third batch from a second")
+	if n := b.queued(); n != 2*secondMin || answered.Load() != 0 {
+		t.Fatalf("%d lookups queued, %d answered, with two batches in flight: want %d queued, none answered",
+			n, answered.Load(), 2*secondMin)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first lookup: %v", err)
+	}
+	wg.Wait()
+	if n := answered.Load(); n != 3*secondMin {
+		t.Fatalf("%d lookups answered, want %d", n, 3*secondMin)
 	}
 }

@@ -104,7 +104,7 @@ func New(opts Options) *Server {
 		bots: newBotVerdicts(botVerdictSlots), errorLog: rate.Sometimes{Interval: time.Second}}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
-		redis: newRedisBatcher(opts.Cache, 512, redisTimeout),
+		redis: newRedisBatcher(opts.Cache, 512, secondBatchMin, redisTimeout),
 		cache: opts.Cache, store: opts.Store, dbSlots: make(chan struct{}, opts.DBConcurrency),
 		permanentCacheControl: []byte(rebound.RedirectCacheControl(301, opts.PermanentMaxAge)), m: m,
 	}
