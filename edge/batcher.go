@@ -117,7 +117,7 @@ func (b *redisBatcher) mayTake() bool {
 	case 0:
 		return n > 0
 	case 1:
-		return n >= b.secondBatchMin || (b.stopped && n > 0)
+		return n > 0 && (n >= b.secondBatchMin || b.stopped)
 	default:
 		return false
 	}
@@ -138,8 +138,9 @@ func (b *redisBatcher) work() {
 			b.ready.Wait()
 			continue
 		}
-		// Swap the queue for the drained batch slice: the two buffers take
-		// turns, so queueing allocates nothing once they have grown.
+		// Swap the queue for this worker's drained batch slice: the buffers
+		// (the queue's and each worker's) take turns, so queueing allocates
+		// nothing once they have grown.
 		batch, b.queue = b.queue, batch[:0]
 		b.inFlight++
 		b.mu.Unlock()
