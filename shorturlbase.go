@@ -13,21 +13,27 @@ import (
 //
 // The zero value names no short URL, so it refuses nothing.
 type ShortURLBase struct {
+	base string // the URL as configured, without a trailing slash
 	host string // lower-case host name, without a trailing dot; "" for the zero value
 	port string // the port, the scheme's default when the URL names none
 	path string // the base's path as sent, without its trailing slash; "" at the root
 }
 
-// NewShortURLBase parses publicURL. A URL without a host gives the zero
-// value: config refuses such a REBOUND_PUBLIC_URL before anything runs, and
-// a test server without a public URL has no short URLs to protect.
+// NewShortURLBase parses publicURL. A URL without a host refuses no link:
+// config refuses such a REBOUND_PUBLIC_URL before anything runs, and a test
+// server without a public URL has no short URLs to protect.
 func NewShortURLBase(publicURL string) ShortURLBase {
+	b := ShortURLBase{base: strings.TrimRight(publicURL, "/")}
 	u, err := url.Parse(publicURL)
 	if err != nil || u.Hostname() == "" {
-		return ShortURLBase{}
+		return b
 	}
-	return ShortURLBase{host: canonicalHost(u), port: effectivePort(u), path: strings.TrimRight(u.EscapedPath(), "/")}
+	b.host, b.port, b.path = canonicalHost(u), effectivePort(u), strings.TrimRight(u.EscapedPath(), "/")
+	return b
 }
+
+// ShortURL is the short URL of code.
+func (b ShortURLBase) ShortURL(code string) string { return b.base + "/" + code }
 
 // ValidateOriginalURL does what the package-level ValidateOriginalURL does,
 // and also refuses a URL that names one of b's short links.

@@ -52,3 +52,15 @@ func TestShortURLBaseKeepsThePlainChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestShortURLBaseBuildsShortURLs(t *testing.T) {
+	for base, want := range map[string]string{
+		"https://sho.rt":     "https://sho.rt/abc",
+		"https://sho.rt/s/":  "https://sho.rt/s/abc", // a trailing slash is not doubled
+		"http://localhost:8": "http://localhost:8/abc",
+	} {
+		if got := rebound.NewShortURLBase(base).ShortURL("abc"); got != want {
+			t.Errorf("base %q: short URL %q, want %q", base, got, want)
+		}
+	}
+}

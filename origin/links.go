@@ -15,7 +15,7 @@ type linkJSON struct {
 }
 
 func (s *Server) linkJSON(l rebound.Link) linkJSON {
-	return linkJSON{Link: l, ShortURL: s.publicURL + "/" + l.ShortCode}
+	return linkJSON{Link: l, ShortURL: s.shortURLs.ShortURL(l.ShortCode)}
 }
 
 // linkPatch reads and validates the link fields of a body. It serves create

@@ -68,11 +68,11 @@ type Options struct {
 
 // Server is the origin's HTTP handler and its background work.
 type Server struct {
-	store     Store
-	cache     *cache.Client
-	sync      *cacheSync
-	publicURL string
-	// shortURLs refuses link targets that are this service's own short links.
+	store Store
+	cache *cache.Client
+	sync  *cacheSync
+	// shortURLs builds the links' short URLs and refuses link targets that
+	// are among them.
 	shortURLs rebound.ShortURLBase
 	tokens    [][]byte
 	log       *slog.Logger
@@ -96,7 +96,7 @@ type route struct {
 // New builds the origin's handler.
 func New(opts Options) *Server {
 	s := &Server{
-		store: opts.Store, cache: opts.Cache, publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		store: opts.Store, cache: opts.Cache,
 		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), permanentMaxAge: opts.PermanentMaxAge,
 		shortURLs: rebound.NewShortURLBase(opts.PublicURL),
 	}
