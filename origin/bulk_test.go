@@ -189,6 +189,19 @@ func TestImportRequestErrors(t *testing.T) {
 			t.Errorf("after the cut-off upload, %d links with code %s, want %d", got, code, want)
 		}
 	}
+	// A header CSV cannot read is the file's fault (a quote where none may
+	// be); an upload that breaks off inside the header stored nothing.
+	r = e.upload("/users/bulk", "user\"name,email\na,b@c.de\n", false)
+	e.want(r, 400, "bad_request")
+	if r.json["field"] != "file" || !strings.Contains(r.json["error"].(string), "malformed CSV header") {
+		t.Fatalf("malformed header: %s", r.body)
+	}
+	cutHeader := "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nusername,em"
+	r = e.do("POST", "/users/bulk", cutHeader, "Content-Type", "multipart/form-data; boundary=x")
+	e.want(r, 400, "bad_request")
+	if r.json["field"] != "file" || !strings.Contains(r.json["error"].(string), "imported 0 rows from before the break") {
+		t.Fatalf("upload cut inside its header: %s", r.body)
+	}
 	big := "username,email\n" + strings.Repeat("a,b@c.de\n", (65<<20)/9)
 	e.want(e.upload("/users/bulk", big, false), 413, "payload_too_large")
 	r = e.upload("/users/bulk", "username,email,created_at\nok,ok@x.org,2025-01-02 03:04:05\nbad,bad@x.org,yesterday\n", false)
