@@ -209,3 +209,80 @@ func TestImportRequestErrors(t *testing.T) {
 		t.Fatalf("users with a bad time: %s", r.body)
 	}
 }
+
+// rowErrors maps each reported line of an import's answer to its message.
+func rowErrors(t *testing.T, r response) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	for _, x := range r.json["errors"].([]any) {
+		m := x.(map[string]any)
+		out[int(m["line"].(float64))] = m["error"].(string)
+	}
+	return out
+}
+
+// TestImportReportsBadUserAndEventRows: each bad row of a users or events
+// upload is skipped and reported with its line and what is wrong with it,
+// rows Postgres could not store (invalid UTF-8, a NUL) included, while the
+// good rows are stored.
+func TestImportReportsBadUserAndEventRows(t *testing.T) {
+	e := newEnv(t)
+	users := strings.Join([]string{
+		"id,username,email",
+		",good,good@example.org",
+		"abc,badid,badid@example.org",   // line 3
+		",bad name,badname@example.org", // line 4
+		",bademail,not-an-address",      // line 5
+		",\xffbad,utf8@example.org",     // line 6
+		",nul\x00byte,nul@example.org",  // line 7
+		`,escnul\u0000,esc@example.org`, // line 8: the JSON escape Postgres refuses in text too
+	}, "\n")
+	r := e.upload("/users/bulk", users, false)
+	e.want(r, 200, "")
+	if r.num("imported") != 1 || r.num("skipped") != 6 {
+		t.Fatalf("users: %s", r.body)
+	}
+	got := rowErrors(t, r)
+	for line, want := range map[int]string{
+		3: "id must be a positive whole number", 4: "username may contain only", 5: "email must be a valid address",
+		6: "not valid UTF-8", 7: "NUL character", 8: "NUL character",
+	} {
+		if !strings.Contains(got[line], want) {
+			t.Errorf("users line %d: error %q, want it to say %q", line, got[line], want)
+		}
+	}
+	if n := e.do("GET", "/users", nil).num("total"); n != 1 {
+		t.Fatalf("%d users stored, want the one good row", n)
+	}
+
+	uid := e.createUser("eventowner")
+	link := e.createLink(map[string]any{"original_url": "https://example.org/e", "user_id": uid}).num("id")
+	events := strings.Join([]string{
+		"url_id,user_id,event_type,timestamp,details",
+		fmt.Sprintf(`%d,%d,visited,2025-01-02 03:04:05,"{""k"":1}"`, link, uid),
+		"x,,visited,,",                                         // line 3
+		fmt.Sprintf("%d,0,visited,,", link),                    // line 4
+		fmt.Sprintf("%d,,bad type,,", link),                    // line 5
+		fmt.Sprintf("%d,,visited,yesterday,", link),            // line 6
+		fmt.Sprintf("%d,,visited,,[1]", link),                  // line 7
+		fmt.Sprintf(`%d,,visited,,"{""k"":""\u0000""}"`, link), // line 8: valid JSON that Postgres's jsonb refuses
+	}, "\n")
+	r = e.upload("/events/bulk", events, true)
+	e.want(r, 200, "")
+	if r.num("imported") != 1 || r.num("skipped") != 6 {
+		t.Fatalf("events: %s", r.body)
+	}
+	got = rowErrors(t, r)
+	for line, want := range map[int]string{
+		3: "url_id must be a positive whole number", 4: "user_id must be a positive whole number",
+		5: "event_type may contain only", 6: "timestamp must be a time", 7: "details must be a JSON object",
+		8: "NUL character",
+	} {
+		if !strings.Contains(got[line], want) {
+			t.Errorf("events line %d: error %q, want it to say %q", line, got[line], want)
+		}
+	}
+	if n := e.do("GET", fmt.Sprintf("/events?url_id=%d&event_type=visited", link), nil).num("total"); n != 1 {
+		t.Fatalf("%d visited events stored for the link, want the one good row", n)
+	}
+}
