@@ -109,9 +109,6 @@ func warm(ctx context.Context, conn *pgx.Conn) error {
 // Close closes every connection of the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Pool exposes the pool's statistics for metrics.
-func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
-
 // Ping checks that Postgres answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := db.ctx(ctx)
