@@ -248,3 +248,46 @@ func TestSlowPathRedirectHeaders(t *testing.T) {
 		}
 	}
 }
+
+// The slow path keeps the edge's rules: a deactivated link and one past its
+// click limit are 404 gone, counting no click, and a link created with
+// forward_query gets the request's query appended to its target.
+func TestSlowPathRedirectRules(t *testing.T) {
+	e := newEnv(t)
+	get := func(path string) response { return e.do("GET", path, nil, "Authorization", "") }
+
+	e.createLink(map[string]any{"original_url": "https://example.com/off", "short_code": "slowoff", "is_active": false})
+	e.want(get("/urls/slowoff/redirect"), 404, "gone")
+
+	l := e.createLink(map[string]any{"original_url": "https://example.com/twice", "short_code": "slowtwice", "max_clicks": 2})
+	for i := range 2 {
+		if r := get("/urls/slowtwice/redirect"); r.status != 302 {
+			t.Fatalf("click %d of 2: %d %s", i+1, r.status, r.body)
+		}
+	}
+	e.want(get("/urls/slowtwice/redirect"), 404, "gone")
+	e.want(get("/urls/slowtwice/redirect"), 404, "gone")
+	// The two clicks let through are stored; the refused ones are not.
+	id := l.num("id")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := e.do("GET", fmt.Sprintf("/urls/%d/stats", id), nil).num("clicks")
+		if n == 2 {
+			break
+		}
+		if n > 2 || time.Now().After(deadline) {
+			t.Fatalf("clicks of a link limited to 2: %d", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	e.createLink(map[string]any{"original_url": "https://example.com/q?a=1", "short_code": "slowfwd", "forward_query": true})
+	if r := get("/urls/slowfwd/redirect?utm_source=x&b=2"); r.status != 302 ||
+		r.header.Get("Location") != "https://example.com/q?a=1&utm_source=x&b=2" {
+		t.Fatalf("forward_query: %d %q", r.status, r.header.Get("Location"))
+	}
+	e.createLink(map[string]any{"original_url": "https://example.com/noq", "short_code": "slownofwd"})
+	if r := get("/urls/slownofwd/redirect?utm_source=x"); r.header.Get("Location") != "https://example.com/noq" {
+		t.Fatalf("without forward_query: %d %q", r.status, r.header.Get("Location"))
+	}
+}
