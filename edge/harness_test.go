@@ -38,6 +38,8 @@ type harness struct {
 type harnessOpts struct {
 	proxied bool
 	edge    edge.Options
+	// store, when set, wraps the edge's Postgres store (to inject a fault).
+	store func(edge.Store) edge.Store
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -66,6 +68,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Cleanup(func() { _ = erdb.Close() })
 	opts := o.edge
 	opts.Store = edgeDB
+	if o.store != nil {
+		opts.Store = o.store(edgeDB)
+	}
 	opts.Cache = cache.New(erdb, cache.Options{Prefix: prefix, NegativeTTL: time.Second})
 	opts.Registry = h.reg
 	if opts.Logger == nil {
