@@ -252,3 +252,48 @@ func TestNoClickDroppedWhileShippingIsSlow(t *testing.T) {
 		return err == nil && stored == before+burst
 	})
 }
+
+// TestBothDownServesInProcessTier: with Redis and Postgres both cut, for
+// longer than the edge trusts its in-process entries without invalidation
+// messages, a link it holds still redirects (stale, since nothing can say
+// it changed), anything else gets 503 with Retry-After, and both are used
+// again when they return.
+func TestBothDownServesInProcessTier(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{Subscribe: true, LocalCacheTTL: time.Hour}})
+	h.link(postgres.NewLink{ShortCode: "held", OriginalURL: "https://example.com/held", IsActive: true})
+	h.link(postgres.NewLink{ShortCode: "later", OriginalURL: "https://example.com/later", IsActive: true})
+	testenv.Eventually(t, 5*time.Second, "subscription live", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 1
+	})
+	if a := h.get("/held"); a.status != 302 {
+		t.Fatalf("warm-up: %d %s", a.status, a.body)
+	}
+	h.redisProxy.Cut()
+	h.pgProxy.Cut()
+	testenv.Eventually(t, 5*time.Second, "subscription lost", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 0
+	})
+	time.Sleep(1100 * time.Millisecond) // past the second an entry is trusted without messages
+	stale := h.lookups("local", "stale")
+	for range 5 {
+		if a := h.get("/held"); a.status != 302 || a.header.Get("Location") != "https://example.com/held" {
+			t.Fatalf("held link with both down: %d %q %s", a.status, a.header.Get("Location"), a.body)
+		}
+		a := h.get("/later")
+		wantError(t, a, 503, "unavailable")
+		if a.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	}
+	if got := h.lookups("local", "stale") - stale; got != 5 {
+		t.Fatalf("stale answers counted: %v, want 5", got)
+	}
+	h.redisProxy.Restore()
+	h.pgProxy.Restore()
+	testenv.Eventually(t, 10*time.Second, "uncached link served once both return", func() bool {
+		return h.get("/later").status == 302
+	})
+	testenv.Eventually(t, 10*time.Second, "subscription back without a restart", func() bool {
+		return h.metric("rebound_edge_invalidation_subscribed") == 1
+	})
+}
