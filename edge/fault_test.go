@@ -3,7 +3,9 @@ package edge_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +298,73 @@ func TestBothDownServesInProcessTier(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "subscription back without a restart", func() bool {
 		return h.metric("rebound_edge_invalidation_subscribed") == 1
 	})
+}
+
+// TestPostgresConcurrencyLimit: with Postgres slow, lookups beyond the
+// edge's limit of queries at once wait at most 100 ms for a slot and then
+// get 503 with Retry-After, instead of piling onto Postgres; the one query
+// in flight still answers.
+func TestPostgresConcurrencyLimit(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{DBConcurrency: 1}})
+	h.link(postgres.NewLink{ShortCode: "warm", OriginalURL: "https://example.com/warm", IsActive: true})
+	for i := range 4 {
+		h.link(postgres.NewLink{ShortCode: fmt.Sprintf("sat%d", i), OriginalURL: "https://example.com/sat", IsActive: true})
+	}
+	if a := h.get("/warm"); a.status != 302 { // opens the edge's Postgres connection before the slowdown
+		t.Fatalf("warm-up: %d %s", a.status, a.body)
+	}
+	h.pgProxy.SetLatency(300 * time.Millisecond) // each way: a query takes about 600 ms
+	type result struct {
+		a    answer
+		took time.Duration
+	}
+	results := make(chan result, 4)
+	for i := range 4 {
+		c := h.onNewConnection()
+		go func() {
+			start := time.Now()
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/sat%d", c.url, i), nil)
+			res, err := c.client.Do(req)
+			if err != nil {
+				results <- result{a: answer{status: -1, body: err.Error()}}
+				return
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil {
+				body = []byte(err.Error())
+			}
+			results <- result{a: answer{status: res.StatusCode, header: res.Header, body: string(body)}, took: time.Since(start)}
+		}()
+	}
+	var found, refused int
+	for range 4 {
+		r := <-results
+		switch r.a.status {
+		case 302:
+			found++
+		case 503:
+			refused++
+			if r.a.header.Get("Retry-After") == "" || !strings.Contains(r.a.body, `"code":"unavailable"`) {
+				t.Errorf("refused lookup: %v %s", r.a.header, r.a.body)
+			}
+			if r.took > 500*time.Millisecond {
+				t.Errorf("a lookup waiting for a slot was refused after %v, want about 100 ms", r.took)
+			}
+		default:
+			t.Errorf("unexpected answer %d %s", r.a.status, r.a.body)
+		}
+	}
+	if found != 1 || refused != 3 {
+		t.Fatalf("%d served and %d refused, want 1 and 3", found, refused)
+	}
+	if got := h.lookups("postgres", "rejected"); got != 3 {
+		t.Fatalf("rejected lookups counted: %v, want 3", got)
+	}
+	h.pgProxy.SetLatency(0)
+	for i := range 4 {
+		if a := h.get(fmt.Sprintf("/sat%d", i)); a.status != 302 {
+			t.Fatalf("sat%d after the slowdown: %d %s", i, a.status, a.body)
+		}
+	}
 }
