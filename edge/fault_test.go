@@ -368,3 +368,36 @@ func TestPostgresConcurrencyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestClickLimitWithRedisDown: a link with a click limit is counted in
+// Redis, shared by every edge; with Redis cut the edge cannot tell whether
+// a click is within the limit, so it answers 503 with Retry-After rather
+// than redirect past it, while a link without a limit held in process keeps
+// redirecting. With Redis back, the count goes on from where it was.
+func TestClickLimitWithRedisDown(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{LocalCacheTTL: time.Hour}})
+	h.link(postgres.NewLink{ShortCode: "limited", OriginalURL: "https://example.com/l", IsActive: true, MaxClicks: ptr[int64](2)})
+	h.link(postgres.NewLink{ShortCode: "free", OriginalURL: "https://example.com/f", IsActive: true})
+	for _, code := range []string{"/limited", "/free"} { // both held in process now
+		if a := h.get(code); a.status != 302 {
+			t.Fatalf("warm-up %s: %d %s", code, a.status, a.body)
+		}
+	}
+	h.redisProxy.Cut()
+	for range 3 {
+		a := h.get("/limited")
+		wantError(t, a, 503, "unavailable")
+		if a.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		if a := h.get("/free"); a.status != 302 {
+			t.Fatalf("link without a limit with redis down: %d %s", a.status, a.body)
+		}
+	}
+	h.redisProxy.Restore()
+	// One click of two was used before the cut, none during it.
+	testenv.Eventually(t, 10*time.Second, "limited link counted again once redis returns", func() bool {
+		return h.get("/limited").status == 302
+	})
+	wantError(t, h.get("/limited"), 404, "gone")
+}
