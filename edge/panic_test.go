@@ -1,15 +1,14 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/edge"
+	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -27,29 +26,11 @@ func (s panickyStore) LinkByCode(ctx context.Context, code string) (rebound.Link
 	return s.Store.LinkByCode(ctx, code)
 }
 
-// syncBuffer is a log sink the edge's goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A panic while answering a request costs that request a 500 JSON error,
 // logged with its stack, and nothing else: the edge, the connection and the
 // request counters carry on.
 func TestPanicAnswersInternalErrorAndEdgeCarriesOn(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	h := newHarness(t, harnessOpts{
 		edge:  edge.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))},
 		store: func(s edge.Store) edge.Store { return panickyStore{Store: s, code: "boom"} },
