@@ -401,3 +401,39 @@ func TestClickLimitWithRedisDown(t *testing.T) {
 	})
 	wantError(t, h.get("/limited"), 404, "gone")
 }
+
+// TestShutdownWithBothDownCountsTheClicksItCannotShip: a graceful stop
+// ships pending clicks for as long as its context allows; with Redis and
+// Postgres both cut, none can go, and the edge stops on time, counting and
+// logging the clicks it lost instead of hanging or losing them silently.
+func TestShutdownWithBothDownCountsTheClicksItCannotShip(t *testing.T) {
+	var logs testenv.SyncBuffer
+	h := newHarness(t, harnessOpts{proxied: true, edge: edge.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	h.link(postgres.NewLink{ShortCode: "last", OriginalURL: "https://example.com/last", IsActive: true})
+	if a := h.get("/last"); a.status != 302 {
+		t.Fatalf("warm-up: %d", a.status)
+	}
+	testenv.Eventually(t, 5*time.Second, "warm-up click shipped", func() bool {
+		return h.metric("rebound_edge_clicks_shipped_total", "via", "redis")+h.metric("rebound_edge_clicks_shipped_total", "via", "postgres") == 1
+	})
+	h.redisProxy.Cut()
+	h.pgProxy.Cut()
+	for i := range 3 {
+		if a := h.get("/last"); a.status != 302 { // held in process
+			t.Fatalf("redirect %d with both down: %d %s", i, a.status, a.body)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = h.srv.Shutdown(ctx)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %v with a 700 ms context", d)
+	}
+	if d := h.metric("rebound_edge_clicks_dropped_total"); d != 3 {
+		t.Fatalf("clicks counted as dropped: %v, want the 3 made while both were down", d)
+	}
+	if l := logs.String(); !strings.Contains(l, "clicks lost at shutdown") || !strings.Contains(l, "clicks=3") {
+		t.Fatalf("the lost clicks are not logged:\n%s", l)
+	}
+}
