@@ -14,8 +14,9 @@ import (
 )
 
 // TestRedisOutage: health turns degraded with 503, writes still succeed
-// (Postgres is the truth), and the cache entries they could not write are
-// written once Redis is back, so no stale entry survives the outage.
+// (Postgres is the truth), a CSV import among them, and the cache entries
+// they could not write are written once Redis is back, so no stale entry
+// survives the outage.
 func TestRedisOutage(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
@@ -34,16 +35,19 @@ func TestRedisOutage(t *testing.T) {
 	e.want(e.do("PATCH", "/urls/"+itoa(r.num("id")), map[string]any{"original_url": "https://example.com/2"}), 200, "")
 	e.want(e.do("POST", "/urls", map[string]any{"original_url": "https://example.com/3", "short_code": "during"}), 201, "")
 	e.want(e.do("DELETE", "/urls/"+itoa(doomed.num("id")), nil), 204, "")
+	if r := e.upload("/urls/bulk", "original_url,short_code\nhttps://example.com/b1,bulk1\nhttps://example.com/b2,bulk2\n", false); r.status != 200 || r.num("imported") != 2 {
+		t.Fatalf("import during the outage: %d %s", r.status, r.body)
+	}
 	proxy.Restore()
 	// ...and reaches Redis once it is back, the delete as a tombstone of
 	// its own version, which replaces the entry written before the outage.
 	testenv.Eventually(t, 5*time.Second, "cache re-synced", func() bool {
-		out := make([]cache.Lookup, 3)
-		if err := direct.GetLinks(context.Background(), []string{"outage", "during", "doomed"}, out); err != nil {
+		out := make([]cache.Lookup, 5)
+		if err := direct.GetLinks(context.Background(), []string{"outage", "during", "doomed", "bulk1", "bulk2"}, out); err != nil {
 			return false
 		}
 		return out[0].State == cache.Found && out[0].Entry.URL == "https://example.com/2" && out[1].State == cache.Found &&
-			out[2].State == cache.Absent
+			out[2].State == cache.Absent && out[3].Entry.URL == "https://example.com/b1" && out[4].Entry.URL == "https://example.com/b2"
 	})
 	e.want(e.do("GET", "/health", nil), 200, "")
 }
