@@ -437,3 +437,41 @@ func TestShutdownWithBothDownCountsTheClicksItCannotShip(t *testing.T) {
 		t.Fatalf("the lost clicks are not logged:\n%s", l)
 	}
 }
+
+// TestHealthWhileDraining: a health check answered once a graceful stop has
+// begun says so with 503 "draining", so a load balancer takes the edge out
+// of rotation; the check in flight still gets its whole answer.
+func TestHealthWhileDraining(t *testing.T) {
+	h := newHarness(t, harnessOpts{proxied: true})
+	if a := h.get("/health"); a.status != 200 || !strings.Contains(a.body, `"status":"ok"`) {
+		t.Fatalf("health before the stop: %d %s", a.status, a.body)
+	}
+	h.pgProxy.SetLatency(150 * time.Millisecond) // the check's Postgres ping takes about 300 ms
+	answered := make(chan answer, 1)
+	go func() {
+		res, err := h.client.Get(h.url + "/health")
+		if err != nil {
+			answered <- answer{status: -1, body: err.Error()}
+			return
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		answered <- answer{status: res.StatusCode, header: res.Header, body: string(body)}
+	}()
+	testenv.Eventually(t, 5*time.Second, "the check in flight, waiting on its ping", func() bool {
+		return h.metric("rebound_edge_http_requests_in_flight") == 1
+	})
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopped <- h.srv.Shutdown(ctx)
+	}()
+	a := <-answered
+	if a.status != 503 || !strings.Contains(a.body, `"status":"draining"`) || !strings.Contains(a.body, `"postgres":"ok"`) {
+		t.Fatalf("health during the stop: %d %s", a.status, a.body)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
