@@ -25,11 +25,18 @@ func TestRedisOutage(t *testing.T) {
 
 	r := e.createLink(map[string]any{"original_url": "https://example.com/1", "short_code": "outage"})
 	doomed := e.createLink(map[string]any{"original_url": "https://example.com/doomed", "short_code": "doomed"})
+	e.createLink(map[string]any{"original_url": "https://example.com/limited", "short_code": "limited", "max_clicks": 5})
 	proxy.Cut()
 	r2 := e.do("GET", "/health", nil)
 	e.want(r2, 503, "")
 	if r2.str("status") != "degraded" || r2.str("redis") != "down" || r2.str("postgres") != "ok" || r2.header.Get("Retry-After") == "" {
 		t.Fatalf("health with redis down: %s", r2.body)
+	}
+	// The slow path cannot count a limited link's clicks without Redis.
+	limited := e.do("GET", "/urls/limited/redirect", nil, "Authorization", "")
+	e.want(limited, 503, "unavailable")
+	if limited.header.Get("Retry-After") == "" {
+		t.Fatalf("503 without Retry-After: %s", limited.body)
 	}
 	// A write during the outage succeeds...
 	e.want(e.do("PATCH", "/urls/"+itoa(r.num("id")), map[string]any{"original_url": "https://example.com/2"}), 200, "")
