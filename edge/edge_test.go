@@ -228,6 +228,26 @@ func TestXForwardedForIgnoredFromUntrustedPeer(t *testing.T) {
 	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.3"), 429, "rate_limited")
 }
 
+// TestRateLimitWalksTrustedProxyChain: behind two trusted proxies the
+// client is the nearest X-Forwarded-For entry that is not a proxy; an entry
+// that is not an address ends the walk at the last hop known, so junk
+// values cannot mint fresh buckets.
+func TestRateLimitWalksTrustedProxyChain(t *testing.T) {
+	h := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 0.01, RateBurst: 1,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}}})
+	// 203.0.113.7 reached the inner proxy 10.1.2.3, which reached the edge's peer.
+	wantError(t, h.get("/nope", "X-Forwarded-For", "203.0.113.7, 10.1.2.3"), 404, "not_found")
+	wantError(t, h.get("/nope", "X-Forwarded-For", "203.0.113.7"), 429, "rate_limited")
+	wantError(t, h.get("/nope", "X-Forwarded-For", "1.2.3.4, 203.0.113.7, 10.9.9.9"), 429, "rate_limited")
+	// Another client through the same inner proxy has a bucket of its own.
+	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.1, 10.1.2.3"), 404, "not_found")
+	// Junk where the inner proxy's entry should be: the client is that
+	// proxy, one bucket for every junk value.
+	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.2, junk-1, 10.1.2.3"), 404, "not_found")
+	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.3, junk-2, 10.1.2.3"), 429, "rate_limited")
+	wantError(t, h.get("/nope", "X-Forwarded-For", "10.1.2.3"), 429, "rate_limited")
+}
+
 // TestRateLimitSharedAcrossConnections: a client's connections share its
 // bucket, although each remembers the bucket after its first request.
 func TestRateLimitSharedAcrossConnections(t *testing.T) {
