@@ -241,8 +241,8 @@ func TestRateLimitWalksTrustedProxyChain(t *testing.T) {
 	wantError(t, h.get("/nope", "X-Forwarded-For", "1.2.3.4, 203.0.113.7, 10.9.9.9"), 429, "rate_limited")
 	// Another client through the same inner proxy has a bucket of its own.
 	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.1, 10.1.2.3"), 404, "not_found")
-	// Junk where the inner proxy's entry should be: the client is that
-	// proxy, one bucket for every junk value.
+	// Junk in the entry the inner proxy wrote for its peer: the client is
+	// the inner proxy, one bucket for every junk value.
 	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.2, junk-1, 10.1.2.3"), 404, "not_found")
 	wantError(t, h.get("/nope", "X-Forwarded-For", "198.51.100.3, junk-2, 10.1.2.3"), 429, "rate_limited")
 	wantError(t, h.get("/nope", "X-Forwarded-For", "10.1.2.3"), 429, "rate_limited")
