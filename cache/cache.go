@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -79,6 +80,12 @@ func Dial(redisURL string, clusterAddrs []string) (redis.UniversalClient, error)
 	}
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
+		// net/url's error quotes the whole URL, password included: keep
+		// only what is wrong with it, as pgx does for DATABASE_URL.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = dialTimeout, ioTimeout, ioTimeout

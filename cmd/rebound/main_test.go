@@ -130,3 +130,26 @@ func TestServicesNameTheAddressInUse(t *testing.T) {
 		}
 	}
 }
+
+// TestServicesNameAMalformedURL: a DATABASE_URL or REDIS_URL that cannot be
+// parsed stops each service at start-up with the variable's name, exit 1,
+// and without the password the URL holds.
+func TestServicesNameAMalformedURL(t *testing.T) {
+	t.Setenv("REBOUND_API_TOKENS", "t")
+	t.Setenv("REBOUND_EDGE_TIMER_SLACK", "0") // no re-execution of the test binary
+	for _, c := range []struct{ name, dsn, redisURL string }{
+		{"DATABASE_URL", "postgres://rebound:s3cretpw@127.0.0.1:notaport/db", testenv.RedisURL()},
+		{"REDIS_URL", testenv.NewDatabase(t), "redis://:s3cretpw@127.0.0.1:notaport/0"},
+		{"REDIS_URL", testenv.NewDatabase(t), "rediss//nowhere"},
+	} {
+		t.Setenv("DATABASE_URL", c.dsn)
+		t.Setenv("REDIS_URL", c.redisURL)
+		for _, svc := range []string{"origin", "edge"} {
+			var out, errb bytes.Buffer
+			if code := run([]string{svc, "-env", ""}, &out, &errb); code != 1 || !strings.Contains(errb.String(), c.name) ||
+				strings.Contains(errb.String(), "s3cretpw") {
+				t.Errorf("%s with a malformed %s: exit %d, %q", svc, c.name, code, errb.String())
+			}
+		}
+	}
+}
