@@ -13,10 +13,11 @@ import (
 	"github.com/reboundhq/rebound/postgres"
 )
 
-// TestRedisOutage: health turns degraded with 503, writes still succeed
-// (Postgres is the truth), a CSV import among them, and the cache entries
-// they could not write are written once Redis is back, so no stale entry
-// survives the outage.
+// TestRedisOutage: health turns degraded with 503, the slow path of a
+// click-limited link answers 503, writes still succeed (Postgres is the
+// truth), a CSV import among them, and the cache entries they could not
+// write are written once Redis is back, so no stale entry survives the
+// outage.
 func TestRedisOutage(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
