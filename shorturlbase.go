@@ -35,8 +35,11 @@ func NewShortURLBase(publicURL string) ShortURLBase {
 // ShortURL is the short URL of code.
 func (b ShortURLBase) ShortURL(code string) string { return b.base + "/" + code }
 
-// ValidateOriginalURL does what the package-level ValidateOriginalURL does,
-// and also refuses a URL that names one of b's short links.
+// ValidateOriginalURL returns a validation error unless raw is a link target
+// Rebound stores: an absolute http or https URL with a host, at most 8192
+// bytes, without control characters, white space, credentials or a port out
+// of range, and not one of b's short links. It is the one check of
+// original_url; the zero ShortURLBase makes only the first ones.
 func (b ShortURLBase) ValidateOriginalURL(raw string) error {
 	u, err := parseOriginalURL(raw)
 	if err != nil {

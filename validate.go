@@ -62,15 +62,11 @@ func ValidateShortCode(code string) error {
 	return nil
 }
 
-// ValidateOriginalURL returns a validation error unless raw is an absolute
-// http or https URL with a host, at most 8192 bytes, without control
-// characters, white space, credentials or a port out of range.
-func ValidateOriginalURL(raw string) error {
-	_, err := parseOriginalURL(raw)
-	return err
-}
-
-// parseOriginalURL is ValidateOriginalURL, returning the parsed URL.
+// parseOriginalURL returns raw parsed, or a validation error unless it is an
+// absolute http or https URL with a host, at most 8192 bytes, without
+// control characters, white space, credentials or a port out of range.
+// Callers validate through ShortURLBase.ValidateOriginalURL, which adds the
+// service's own short links to what is refused.
 func parseOriginalURL(raw string) (*url.URL, error) {
 	bad := func(msg string) error { return FieldErrorf(EValidation, "original_url", "%s", msg) }
 	if raw == "" {
