@@ -3,9 +3,7 @@ package edge_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -323,18 +321,8 @@ func TestPostgresConcurrencyLimit(t *testing.T) {
 		c := h.onNewConnection()
 		go func() {
 			start := time.Now()
-			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/sat%d", c.url, i), nil)
-			res, err := c.client.Do(req)
-			if err != nil {
-				results <- result{a: answer{status: -1, body: err.Error()}}
-				return
-			}
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil {
-				body = []byte(err.Error())
-			}
-			results <- result{a: answer{status: res.StatusCode, header: res.Header, body: string(body)}, took: time.Since(start)}
+			a := c.getFromGoroutine(fmt.Sprintf("/sat%d", i))
+			results <- result{a: a, took: time.Since(start)}
 		}()
 	}
 	var found, refused int
@@ -448,16 +436,7 @@ func TestHealthWhileDraining(t *testing.T) {
 	}
 	h.pgProxy.SetLatency(150 * time.Millisecond) // the check's Postgres ping takes about 300 ms
 	answered := make(chan answer, 1)
-	go func() {
-		res, err := h.client.Get(h.url + "/health")
-		if err != nil {
-			answered <- answer{status: -1, body: err.Error()}
-			return
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		answered <- answer{status: res.StatusCode, header: res.Header, body: string(body)}
-	}()
+	go func() { answered <- h.getFromGoroutine("/health") }()
 	testenv.Eventually(t, 5*time.Second, "the check in flight, waiting on its ping", func() bool {
 		return h.metric("rebound_edge_http_requests_in_flight") == 1
 	})

@@ -153,12 +153,31 @@ func (h *harness) do(method, path string, headers ...string) answer {
 // answerOf reads res whole and closes its body.
 func answerOf(t testing.TB, res *http.Response) answer {
 	t.Helper()
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	a, err := readAnswer(res)
 	if err != nil {
 		t.Fatalf("read the answer's body: %v", err)
 	}
-	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
+	return a
+}
+
+func readAnswer(res *http.Response) (answer, error) {
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, header: res.Header, body: string(b)}, err
+}
+
+// getFromGoroutine is get for a goroutine other than the test's, which may
+// not stop the test: a request that fails is an answer of status -1 whose
+// body is the error.
+func (h *harness) getFromGoroutine(path string) answer {
+	res, err := h.client.Get(h.url + path)
+	if err == nil {
+		var a answer
+		if a, err = readAnswer(res); err == nil {
+			return a
+		}
+	}
+	return answer{status: -1, body: err.Error()}
 }
 
 // wantError checks the status and the documented JSON error shape.
