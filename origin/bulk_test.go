@@ -144,16 +144,9 @@ func TestImportReportsBadRows(t *testing.T) {
 	if r.num("imported") != 1 {
 		t.Fatalf("imported %d, want 1: %s", r.num("imported"), r.body)
 	}
-	lines := map[int64]bool{}
-	for _, x := range r.json["errors"].([]any) {
-		m := x.(map[string]any)
-		lines[int64(m["line"].(float64))] = true
-		if m["error"].(string) == "" {
-			t.Fatalf("empty error for line %v", m["line"])
-		}
-	}
-	for _, l := range []int64{3, 4, 5, 6, 7, 8, 9, 10, 11} {
-		if !lines[l] {
+	got := rowErrors(t, r)
+	for _, l := range []int{3, 4, 5, 6, 7, 8, 9, 10, 11} {
+		if _, ok := got[l]; !ok {
 			t.Errorf("line %d not reported: %s", l, r.body)
 		}
 	}
@@ -210,13 +203,18 @@ func TestImportRequestErrors(t *testing.T) {
 	}
 }
 
-// rowErrors maps each reported line of an import's answer to its message.
+// rowErrors maps each reported line of an import's answer to its message;
+// a row reported without one fails the test.
 func rowErrors(t *testing.T, r response) map[int]string {
 	t.Helper()
 	out := map[int]string{}
 	for _, x := range r.json["errors"].([]any) {
 		m := x.(map[string]any)
-		out[int(m["line"].(float64))] = m["error"].(string)
+		line, msg := int(m["line"].(float64)), m["error"].(string)
+		if msg == "" {
+			t.Fatalf("empty error for line %d", line)
+		}
+		out[line] = msg
 	}
 	return out
 }

@@ -37,13 +37,18 @@ func newEnv(t testing.TB) *env {
 }
 
 // serveEnv serves an origin on the given store and cache (behind a fault
-// proxy, say) for the rest of the test.
-func serveEnv(t testing.TB, db *postgres.DB, c *cache.Client) *env {
+// proxy, say) for the rest of the test; adjust, when given, changes its
+// options first (to wrap the store or keep the logs, say).
+func serveEnv(t testing.TB, db *postgres.DB, c *cache.Client, adjust ...func(*origin.Options)) *env {
 	t.Helper()
-	srv := origin.New(origin.Options{
+	opts := origin.Options{
 		Store: db, Cache: c, PublicURL: "http://sho.rt", Tokens: []string{token, "second-token"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PermanentMaxAge: time.Hour,
-	})
+	}
+	for _, f := range adjust {
+		f(&opts)
+	}
+	srv := origin.New(opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &env{t: t, url: hs.URL, db: db, cache: c, srv: srv}

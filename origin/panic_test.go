@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -32,13 +31,10 @@ func (s panickyStore) GetUser(ctx context.Context, id int64) (rebound.User, erro
 func TestPanicAnswersInternalError(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	var logs testenv.SyncBuffer
-	srv := origin.New(origin.Options{
-		Store: panickyStore{Store: db, id: 4242}, Cache: testenv.NewCache(t), PublicURL: "http://sho.rt",
-		Tokens: []string{token}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	e := serveEnv(t, db, testenv.NewCache(t), func(o *origin.Options) {
+		o.Store = panickyStore{Store: db, id: 4242}
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, db: db, srv: srv}
 	uid := e.createUser("steady")
 
 	r := e.do("GET", "/users/4242", nil)

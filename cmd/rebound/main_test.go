@@ -137,10 +137,11 @@ func TestServicesNameTheAddressInUse(t *testing.T) {
 func TestServicesNameAMalformedURL(t *testing.T) {
 	t.Setenv("REBOUND_API_TOKENS", "t")
 	t.Setenv("REBOUND_EDGE_TIMER_SLACK", "0") // no re-execution of the test binary
+	dsn := testenv.NewDatabase(t)
 	for _, c := range []struct{ name, dsn, redisURL string }{
 		{"DATABASE_URL", "postgres://rebound:s3cretpw@127.0.0.1:notaport/db", testenv.RedisURL()},
-		{"REDIS_URL", testenv.NewDatabase(t), "redis://:s3cretpw@127.0.0.1:notaport/0"},
-		{"REDIS_URL", testenv.NewDatabase(t), "rediss//nowhere"},
+		{"REDIS_URL", dsn, "redis://:s3cretpw@127.0.0.1:notaport/0"},
+		{"REDIS_URL", dsn, "rediss//nowhere"},
 	} {
 		t.Setenv("DATABASE_URL", c.dsn)
 		t.Setenv("REDIS_URL", c.redisURL)
