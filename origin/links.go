@@ -175,7 +175,7 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 	if before.ShortCode != after.ShortCode {
 		s.sync.removed(r.Context(), before.ShortCode, after.Version)
 	}
-	s.sync.stored(r.Context(), after)
+	s.sync.changed(r.Context(), after)
 	writeJSON(w, http.StatusOK, s.linkJSON(after))
 }
 

@@ -50,7 +50,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Click batches (up to 1,000 clicks each) in the Redis stream not yet stored: the click pipeline's lag.",
 		}),
 		syncPending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "rebound_origin_cache_sync_pending", Help: "Link codes whose Redis entry awaits a retry after a failed write.",
+			Name: "rebound_origin_cache_sync_pending", Help: "Link codes whose Redis entry awaits a retry after a failed write (this origin's, and those it took from the cache outbox).",
 		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.imported, m.clicksStored, m.clicksDropped, m.clickBatches, m.syncPending, m.inFlight, m.streamBatches,

@@ -17,61 +17,111 @@ import (
 // Redis outage cannot leave a stale entry behind. Every write carries the
 // link's version, and Redis keeps the newest it was given (cache.StoreLinks),
 // so racing writes, and a re-sync racing a write, end in the last commit.
+//
+// Updates and deletes, the writes that can leave a stale entry, are also
+// queued on the cache outbox in Postgres, in their own transaction, and
+// taken off once Redis has them. Whatever an origin still owed when it
+// stopped or died is re-synced from there by any origin, so the promise
+// outlives the process that made it.
 type cacheSync struct {
 	store interface {
 		LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+		CacheWritten(ctx context.Context, code string, version int64) error
+		OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
 	}
 	cache   *cache.Client
 	log     *slog.Logger
 	mu      sync.Mutex
-	pending map[string]int64 // code → the highest version whose write failed
+	pending map[string]owedWrite // code → the newest write Redis lacks
 	gauge   interface{ Set(float64) }
 }
 
 func newCacheSync(store Store, c *cache.Client, log *slog.Logger) *cacheSync {
-	return &cacheSync{store: store, cache: c, log: log, pending: map[string]int64{}}
+	return &cacheSync{store: store, cache: c, log: log, pending: map[string]owedWrite{}}
 }
 
-// syncTimeout bounds the synchronous cache update of one API write.
-const syncTimeout = time.Second
+// owedWrite is a write Redis lacks: the version of the newest change of a
+// code, and whether the outbox holds the code too.
+type owedWrite struct {
+	version int64
+	outbox  bool
+}
 
-// stored writes a created or changed link through and invalidates it on every edge.
+// owe records that Redis lacks the write w of code. Called with mu held.
+func (c *cacheSync) owe(code string, w owedWrite) {
+	old := c.pending[code]
+	c.pending[code] = owedWrite{version: max(old.version, w.version), outbox: old.outbox || w.outbox}
+}
+
+const (
+	// syncTimeout bounds the synchronous cache update of one API write, and
+	// the outbox update after it.
+	syncTimeout = time.Second
+	// orphanAge is how long an outbox entry waits before any origin re-syncs
+	// it: longer than the writer's own attempt (syncTimeout, then taking the
+	// entry off), so only entries whose writer failed or died are taken.
+	orphanAge = 2 * syncTimeout
+	// owedPerFlush bounds the outbox entries one flush takes.
+	owedPerFlush = 1000
+)
+
+// stored writes a created link through and invalidates it on every edge.
+// A create queues nothing on the outbox: Redis can hold nothing stale for a
+// new code but its absence, which expires within the negative-cache TTL.
 func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
-	defer cancel()
-	if err := c.cache.StoreLinks(ctx, l); err != nil {
-		c.retry(l.ShortCode, l.Version, err)
-	}
+	c.write(ctx, l.ShortCode, l.Version, false, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
+}
+
+// changed writes an updated link through, invalidates it on every edge and
+// takes it off the outbox.
+func (c *cacheSync) changed(ctx context.Context, l rebound.Link) {
+	c.write(ctx, l.ShortCode, l.Version, true, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
 }
 
 // storedMany writes imported links through and invalidates them.
 func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error {
 	if err := c.cache.StoreLinks(ctx, links...); err != nil {
 		for _, l := range links {
-			c.retry(l.ShortCode, l.Version, err)
+			c.retry(l.ShortCode, owedWrite{version: l.Version}, err)
 		}
 	}
 	return nil // the rows are in Postgres; the retry loop owns the cache now
 }
 
-// removed marks a code absent and invalidates it, after the write of the
-// given version deleted its link or renamed it away.
+// removed marks a code absent, invalidates it and takes it off the outbox,
+// after the write of the given version deleted its link or renamed it away.
 func (c *cacheSync) removed(ctx context.Context, code string, version int64) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	c.write(ctx, code, version, true, func(ctx context.Context) error { return c.cache.StoreAbsent(ctx, code, version) })
+}
+
+// write runs one cache write of code at version, remembering the code for
+// a re-sync when it fails, and taking it off the outbox (when queued there)
+// when it succeeds. A failure to take it off is only logged: the entry is
+// re-synced later, which writes what Redis already has.
+func (c *cacheSync) write(ctx context.Context, code string, version int64, queued bool, write func(context.Context) error) {
+	ctx = context.WithoutCancel(ctx)
+	wctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	err := write(wctx)
+	cancel()
+	if err != nil {
+		c.retry(code, owedWrite{version: version, outbox: queued}, err)
+		return
+	}
+	if !queued {
+		return
+	}
+	octx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	if err := c.cache.StoreAbsent(ctx, code, version); err != nil {
-		c.retry(code, version, err)
+	if err := c.store.CacheWritten(octx, code, version); err != nil {
+		c.log.Warn("taking a written code off the cache outbox failed; it will be re-synced", "code", code, "err", err)
 	}
 }
 
-func (c *cacheSync) retry(code string, version int64, err error) {
+func (c *cacheSync) retry(code string, w owedWrite, err error) {
 	c.mu.Lock()
-	c.pending[code] = max(c.pending[code], version)
-	n := len(c.pending)
+	c.owe(code, w)
 	c.mu.Unlock()
-	if c.gauge != nil {
-		c.gauge.Set(float64(n))
-	}
+	c.setGauge()
 	c.log.Warn("cache write failed; will retry", "code", code, "err", err)
 }
 
@@ -90,27 +140,51 @@ func (c *cacheSync) run(ctx context.Context) {
 	}
 }
 
-// flush re-syncs every pending code from Postgres, keeping those that fail.
+// flush re-syncs every pending code from Postgres, with those the outbox
+// holds past orphanAge, keeping those that fail.
 func (c *cacheSync) flush(ctx context.Context) {
+	// When Postgres cannot be read, neither can a re-sync: the codes this
+	// origin holds are tried all the same, and fail on the first.
+	owed, err := c.store.OwedCacheWrites(ctx, orphanAge, owedPerFlush)
+	if err != nil {
+		c.log.Debug("reading the cache outbox failed", "err", err)
+	}
 	c.mu.Lock()
+	for code, version := range owed {
+		c.owe(code, owedWrite{version: version, outbox: true})
+	}
 	pending := maps.Clone(c.pending)
 	c.mu.Unlock()
-	for code, version := range pending {
-		if err := c.resync(ctx, code, version); err != nil {
+	c.setGauge()
+	for code, w := range pending {
+		if err := c.resync(ctx, code, w.version); err != nil {
 			return // Redis or Postgres still down: try again next tick
 		}
 		c.mu.Lock()
 		// A write that failed meanwhile raised the version: it stays
 		// pending, since this re-sync may have read Postgres before it.
-		if c.pending[code] == version {
+		if c.pending[code] == w {
 			delete(c.pending, code)
 		}
-		n := len(c.pending)
 		c.mu.Unlock()
-		if c.gauge != nil {
-			c.gauge.Set(float64(n))
+		c.setGauge()
+		if !w.outbox {
+			continue
+		}
+		if err := c.store.CacheWritten(ctx, code, w.version); err != nil {
+			return // left on the outbox: the next flush writes it again
 		}
 	}
+}
+
+func (c *cacheSync) setGauge() {
+	if c.gauge == nil {
+		return
+	}
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
+	c.gauge.Set(float64(n))
 }
 
 // resync writes what Postgres holds for code now. When it holds no link,

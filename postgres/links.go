@@ -156,8 +156,9 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, p rebound.Page) ([]re
 }
 
 // UpdateLink applies p to the link with id and writes an "updated" event (or
-// "deactivated" when the change turns the link off), in one transaction. It
-// returns the link before and after the change.
+// "deactivated" when the change turns the link off), in one transaction that
+// also queues the link's codes (old and new) on the cache outbox. It returns
+// the link before and after the change.
 func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, after rebound.Link, err error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
@@ -185,6 +186,13 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, af
 		if err != nil {
 			return translate(err, "update link")
 		}
+		codes := []string{after.ShortCode}
+		if before.ShortCode != after.ShortCode {
+			codes = append(codes, before.ShortCode)
+		}
+		if err := queueCacheWrites(ctx, tx, after.Version, codes...); err != nil {
+			return err
+		}
 		kind := rebound.EventUpdated
 		if before.IsActive && !after.IsActive {
 			kind = rebound.EventDeactivated
@@ -206,7 +214,8 @@ func apply[T any](dst *T, o Opt[T], name string, changes map[string]any) {
 }
 
 // DeleteLink deletes a link and writes its "deleted" event in one
-// transaction. It returns the deleted link, with the version of its deletion.
+// transaction, which also queues its code on the cache outbox. It returns
+// the deleted link, with the version of its deletion.
 func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
@@ -216,6 +225,9 @@ func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
 		l, err = scanLink(tx.QueryRow(ctx, "DELETE FROM urls WHERE id = $1 RETURNING "+linkFields+", nextval('link_versions')", id))
 		if err != nil {
 			return notFound(translate(err, "delete link"), "url")
+		}
+		if err := queueCacheWrites(ctx, tx, l.Version, l.ShortCode); err != nil {
+			return err
 		}
 		return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventDeleted, map[string]any{
 			"short_code": l.ShortCode, "original_url": l.OriginalURL,

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
@@ -53,4 +54,64 @@ func TestLinkVersionsGrowWithEveryWrite(t *testing.T) {
 		t.Fatalf("import: %v %v %v", imported, rowErrs, err)
 	}
 	next("import", imported[0].Version)
+}
+
+// An update or delete queues its codes on the cache outbox in its own
+// transaction (a rename both codes); CacheWritten takes a code off only for
+// a write at least as new as the newest change queued for it.
+func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
+	db, _ := testenv.NewDB(t)
+	ctx := context.Background()
+	owed := func() map[string]int64 {
+		t.Helper()
+		m, err := db.OwedCacheWrites(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	l, err := db.CreateLink(ctx, postgres.NewLink{ShortCode: "box", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := owed(); len(m) != 0 {
+		t.Fatalf("a create queued %v", m)
+	}
+	_, first, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://b.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, renamed, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{ShortCode: postgres.Some("box2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := owed(); len(m) != 2 || m["box"] != renamed.Version || m["box2"] != renamed.Version {
+		t.Fatalf("after an update and a rename (version %d): %v", renamed.Version, m)
+	}
+	// A write of the first update's version is older than what is owed.
+	if err := db.CacheWritten(ctx, "box", first.Version); err != nil {
+		t.Fatal(err)
+	}
+	if m := owed(); m["box"] != renamed.Version {
+		t.Fatalf("an older write took box off: %v", m)
+	}
+	for _, code := range []string{"box", "box2"} {
+		if err := db.CacheWritten(ctx, code, renamed.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := owed(); len(m) != 0 {
+		t.Fatalf("written codes still owed: %v", m)
+	}
+	deleted, err := db.DeleteLink(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := owed(); len(m) != 1 || m["box2"] != deleted.Version {
+		t.Fatalf("after the delete (version %d): %v", deleted.Version, m)
+	}
+	// Only entries older than the age asked for are owed.
+	if m, err := db.OwedCacheWrites(ctx, time.Hour, 100); err != nil || len(m) != 0 {
+		t.Fatalf("entries queued an hour ago: %v %v", m, err)
+	}
 }
