@@ -9,12 +9,13 @@ run:
 	@bash scripts/run.sh
 
 ## test: start Postgres and Redis if needed, run every test with the race detector,
-## then the allocation tests without it (the race detector allocates)
+## then the allocation tests without it (the race detector allocates) and the batcher's
+## scheduling test (the race detector randomizes the order of runnable goroutines)
 test:
 	@eval "$$(bash scripts/services.sh)" && bash scripts/testtools.sh && \
 	  $(MAKE) --no-print-directory vet && \
 	  go test -race -count=1 -timeout 15m -coverpkg=./... -coverprofile=cover.out ./... && \
-	  go test -count=1 -run 'AllocatesNothing' ./edge/ && \
+	  go test -count=1 -run 'AllocatesNothing|FirstBatch' ./edge/ && \
 	  bash scripts/coverage.sh cover.out
 
 build:

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 // taking whatever waits measured slower than one); a second batch of at
 // least that many fills the time the cores sat idle waiting for the first,
 // without splitting the load into small round trips. When idle a lookup
-// goes out alone at once.
+// goes out alone at once; under load the worker yields once before taking
+// a first batch, so that the lookups of connections already runnable join
+// it (twice the keys an MGET under the bench's uniform load, 2026-12-03).
 //
 // A lookup joins the queue under a mutex and waits on its own channel, with
 // no select: a select locks every channel it names, and the ones a select
@@ -132,6 +135,7 @@ func (b *redisBatcher) work() {
 	var batch []*redisReq
 	codes := make([]string, 0, b.maxBatch)
 	out := make([]cache.Lookup, b.maxBatch)
+	yielded := false
 	b.mu.Lock()
 	for {
 		if !b.mayTake() {
@@ -142,6 +146,21 @@ func (b *redisBatcher) work() {
 			b.ready.Wait()
 			continue
 		}
+		if b.inFlight == 0 && !yielded && !b.stopped {
+			// Let the goroutines already runnable run first. A lookup that
+			// wakes this worker puts it next in line on its core, ahead of
+			// the connections the network poller has just woken, so the
+			// first batch would hold the one lookup that woke it and the
+			// others would wait a whole round trip for the next. Yielding
+			// once lets them queue theirs: one batch instead of several,
+			// and no wait when nothing else is runnable.
+			yielded = true
+			b.mu.Unlock()
+			runtime.Gosched()
+			b.mu.Lock()
+			continue
+		}
+		yielded = false
 		// Swap the queue for this worker's drained batch slice: the buffers
 		// (the queue's and each worker's) take turns, so queueing allocates
 		// nothing once they have grown.
