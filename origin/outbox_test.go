@@ -56,17 +56,38 @@ func TestCacheOutboxOutlivesTheOrigin(t *testing.T) {
 	})
 }
 
-// TestWrittenChangesLeaveTheOutbox: an update, a rename and a delete that
-// reach Redis take their codes off the outbox before the API answers, so
-// no origin writes them a second time.
+// TestWrittenChangesLeaveTheOutbox: the codes of an update, a rename and
+// a delete that Redis took stay queued until the origin's next retry tick,
+// which takes them off the outbox without writing them to Redis again: the
+// entry deleted from Redis behind the origin's back stays deleted.
 func TestWrittenChangesLeaveTheOutbox(t *testing.T) {
 	e := newEnv(t)
-	l := e.createLink(map[string]any{"original_url": "https://example.com/a", "short_code": "written"})
-	id := itoa(l.num("id"))
-	e.want(e.do("PATCH", "/urls/"+id, map[string]any{"original_url": "https://example.com/b"}), 200, "")
-	e.want(e.do("PATCH", "/urls/"+id, map[string]any{"short_code": "written2"}), 200, "")
-	e.want(e.do("DELETE", "/urls/"+id, nil), 204, "")
-	if owed, err := e.db.OwedCacheWrites(context.Background(), 0, 10); err != nil || len(owed) != 0 {
-		t.Fatalf("owed after writes Redis took: %v %v", owed, err)
+	ctx := context.Background()
+	changed := e.createLink(map[string]any{"original_url": "https://example.com/a"})
+	code := changed.str("short_code")
+	e.want(e.do("PATCH", "/urls/"+itoa(changed.num("id")), map[string]any{"original_url": "https://example.com/b"}), 200, "")
+	moved := e.createLink(map[string]any{"original_url": "https://example.com/m", "short_code": "moved"})
+	e.want(e.do("PATCH", "/urls/"+itoa(moved.num("id")), map[string]any{"short_code": "moved2"}), 200, "")
+	e.want(e.do("DELETE", "/urls/"+itoa(moved.num("id")), nil), 204, "")
+	owed, err := e.db.OwedCacheWrites(ctx, 0, 10)
+	if err != nil || len(owed) != 3 || owed[code] == 0 || owed["moved"] == 0 || owed["moved2"] == 0 {
+		t.Fatalf("queued before the origin's tick: %v %v; want %s, moved and moved2", owed, err, code)
+	}
+	// A re-sync of the changed link would write its entry back.
+	keys, err := e.cache.Redis().Keys(ctx, "*l:{"+code+"}").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("the changed link's key: %v %v", keys, err)
+	}
+	if err := e.cache.Redis().Del(ctx, keys[0]).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.runBackground()
+	testenv.Eventually(t, 10*time.Second, "the outbox empties", func() bool {
+		owed, err := e.db.OwedCacheWrites(ctx, 0, 10)
+		return err == nil && len(owed) == 0
+	})
+	if n, err := e.cache.Redis().Exists(ctx, keys[0]).Result(); err != nil || n != 0 {
+		t.Fatalf("the changed link was written to Redis again (%d, %v): taken off by a re-sync, not as written", n, err)
 	}
 }

@@ -51,7 +51,7 @@ type Store interface {
 	ListEvents(ctx context.Context, f postgres.EventFilter, p rebound.Page) ([]rebound.Event, int64, error)
 	LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error)
 	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
-	CacheWritten(ctx context.Context, code string, version int64) error
+	CacheWritten(ctx context.Context, written map[string]int64) error
 	OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
 }
 

@@ -20,24 +20,26 @@ import (
 //
 // Updates and deletes, the writes that can leave a stale entry, are also
 // queued on the cache outbox in Postgres, in their own transaction, and
-// taken off once Redis has them. Whatever an origin still owed when it
-// stopped or died is re-synced from there by any origin, so the promise
-// outlives the process that made it.
+// taken off once Redis has them (in one statement a retry tick, off the
+// request's path). Whatever an origin still owed when it stopped or died is
+// re-synced from there by any origin, so the promise outlives the process
+// that made it.
 type cacheSync struct {
 	store interface {
 		LinkByCode(ctx context.Context, code string) (rebound.Link, error)
-		CacheWritten(ctx context.Context, code string, version int64) error
+		CacheWritten(ctx context.Context, written map[string]int64) error
 		OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
 	}
 	cache   *cache.Client
 	log     *slog.Logger
 	mu      sync.Mutex
 	pending map[string]owedWrite // code → the newest write Redis lacks
+	written map[string]int64     // code → the newest version Redis took, still on the outbox
 	gauge   interface{ Set(float64) }
 }
 
 func newCacheSync(store Store, c *cache.Client, log *slog.Logger) *cacheSync {
-	return &cacheSync{store: store, cache: c, log: log, pending: map[string]owedWrite{}}
+	return &cacheSync{store: store, cache: c, log: log, pending: map[string]owedWrite{}, written: map[string]int64{}}
 }
 
 // owedWrite is a write Redis lacks: the version of the newest change of a
@@ -54,12 +56,15 @@ func (c *cacheSync) owe(code string, w owedWrite) {
 }
 
 const (
-	// syncTimeout bounds the synchronous cache update of one API write, and
-	// the outbox update after it.
+	// syncTimeout bounds the synchronous cache update of one API write.
 	syncTimeout = time.Second
+	// retryInterval is how often failed writes are retried, and written
+	// codes taken off the outbox.
+	retryInterval = 500 * time.Millisecond
 	// orphanAge is how long an outbox entry waits before any origin re-syncs
-	// it: longer than the writer's own attempt (syncTimeout, then taking the
-	// entry off), so only entries whose writer failed or died are taken.
+	// it: longer than its writer's attempt (syncTimeout) and the tick that
+	// takes a written entry off, so only entries whose writer failed or died
+	// are taken.
 	orphanAge = 2 * syncTimeout
 	// owedPerFlush bounds the outbox entries one flush takes.
 	owedPerFlush = 1000
@@ -95,25 +100,21 @@ func (c *cacheSync) removed(ctx context.Context, code string, version int64) {
 }
 
 // write runs one cache write of code at version, remembering the code for
-// a re-sync when it fails, and taking it off the outbox (when queued there)
-// when it succeeds. A failure to take it off is only logged: the entry is
-// re-synced later, which writes what Redis already has.
+// a re-sync when it fails, and, when it succeeds and the code is on the
+// outbox, for the next tick to take off. Taking it off here cost each
+// update and delete a Postgres round trip and commit of its own: half a
+// millisecond on the benchmark machine (see docs/decisions.md).
 func (c *cacheSync) write(ctx context.Context, code string, version int64, queued bool, write func(context.Context) error) {
-	ctx = context.WithoutCancel(ctx)
-	wctx, cancel := context.WithTimeout(ctx, syncTimeout)
-	err := write(wctx)
-	cancel()
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	defer cancel()
+	if err := write(ctx); err != nil {
 		c.retry(code, owedWrite{version: version, outbox: queued}, err)
 		return
 	}
-	if !queued {
-		return
-	}
-	octx, cancel := context.WithTimeout(ctx, syncTimeout)
-	defer cancel()
-	if err := c.store.CacheWritten(octx, code, version); err != nil {
-		c.log.Warn("taking a written code off the cache outbox failed; it will be re-synced", "code", code, "err", err)
+	if queued {
+		c.mu.Lock()
+		c.written[code] = max(c.written[code], version)
+		c.mu.Unlock()
 	}
 }
 
@@ -125,14 +126,17 @@ func (c *cacheSync) retry(code string, w owedWrite, err error) {
 	c.log.Warn("cache write failed; will retry", "code", code, "err", err)
 }
 
-// run retries pending codes every retryInterval until ctx ends.
+// run retries pending codes every retryInterval until ctx ends, then takes
+// what was written off the outbox a last time.
 func (c *cacheSync) run(ctx context.Context) {
-	const retryInterval = 500 * time.Millisecond
 	t := time.NewTicker(retryInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+			c.dequeueWritten(stopCtx)
+			cancel()
 			return
 		case <-t.C:
 			c.flush(ctx)
@@ -140,9 +144,34 @@ func (c *cacheSync) run(ctx context.Context) {
 	}
 }
 
+// dequeueWritten takes the codes Redis took off the outbox, in one
+// statement. When that fails they are kept for the next tick; an entry left
+// past orphanAge is only re-synced, writing what Redis already holds.
+func (c *cacheSync) dequeueWritten(ctx context.Context) {
+	c.mu.Lock()
+	written := c.written
+	c.written = map[string]int64{}
+	c.mu.Unlock()
+	if len(written) == 0 {
+		return
+	}
+	if err := c.store.CacheWritten(ctx, written); err != nil {
+		c.log.Warn("taking written codes off the cache outbox failed; will retry", "codes", len(written), "err", err)
+		c.mu.Lock()
+		for code, version := range written {
+			c.written[code] = max(c.written[code], version)
+		}
+		c.mu.Unlock()
+	}
+}
+
 // flush re-syncs every pending code from Postgres, with those the outbox
 // holds past orphanAge, keeping those that fail.
 func (c *cacheSync) flush(ctx context.Context) {
+	// Written entries go first, or those older than orphanAge would be
+	// re-synced below; the entries re-synced below go at the end.
+	c.dequeueWritten(ctx)
+	defer c.dequeueWritten(ctx)
 	// When Postgres cannot be read, neither can a re-sync: the codes this
 	// origin holds are tried all the same, and fail on the first.
 	owed, err := c.store.OwedCacheWrites(ctx, orphanAge, owedPerFlush)
@@ -166,14 +195,11 @@ func (c *cacheSync) flush(ctx context.Context) {
 		if c.pending[code] == w {
 			delete(c.pending, code)
 		}
+		if w.outbox {
+			c.written[code] = max(c.written[code], w.version)
+		}
 		c.mu.Unlock()
 		c.setGauge()
-		if !w.outbox {
-			continue
-		}
-		if err := c.store.CacheWritten(ctx, code, w.version); err != nil {
-			return // left on the outbox: the next flush writes it again
-		}
 	}
 }
 

@@ -89,16 +89,14 @@ func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
 		t.Fatalf("after an update and a rename (version %d): %v", renamed.Version, m)
 	}
 	// A write of the first update's version is older than what is owed.
-	if err := db.CacheWritten(ctx, "box", first.Version); err != nil {
+	if err := db.CacheWritten(ctx, map[string]int64{"box": first.Version}); err != nil {
 		t.Fatal(err)
 	}
 	if m := owed(); m["box"] != renamed.Version {
 		t.Fatalf("an older write took box off: %v", m)
 	}
-	for _, code := range []string{"box", "box2"} {
-		if err := db.CacheWritten(ctx, code, renamed.Version); err != nil {
-			t.Fatal(err)
-		}
+	if err := db.CacheWritten(ctx, map[string]int64{"box": renamed.Version, "box2": renamed.Version}); err != nil {
+		t.Fatal(err)
 	}
 	if m := owed(); len(m) != 0 {
 		t.Fatalf("written codes still owed: %v", m)

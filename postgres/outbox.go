@@ -17,14 +17,22 @@ func queueCacheWrites(ctx context.Context, tx pgx.Tx, version int64, codes ...st
 	return translate(err, "queue cache write")
 }
 
-// CacheWritten takes code off the cache outbox once Redis holds what
+// CacheWritten takes codes off the cache outbox, each once Redis holds what
 // Postgres held for it at the given version or later. A change queued since
 // with a newer version stays queued.
-func (db *DB) CacheWritten(ctx context.Context, code string, version int64) error {
+func (db *DB) CacheWritten(ctx context.Context, written map[string]int64) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	_, err := db.pool.Exec(ctx, "DELETE FROM cache_outbox WHERE short_code = $1 AND version <= $2", code, version)
-	return translate(err, "take code off cache outbox")
+	codes := make([]string, 0, len(written))
+	versions := make([]int64, 0, len(written))
+	for code, version := range written {
+		codes = append(codes, code)
+		versions = append(versions, version)
+	}
+	_, err := db.pool.Exec(ctx, `DELETE FROM cache_outbox o
+		USING unnest($1::text[], $2::bigint[]) AS w(short_code, version)
+		WHERE o.short_code = w.short_code AND o.version <= w.version`, codes, versions)
+	return translate(err, "take codes off cache outbox")
 }
 
 // OwedCacheWrites returns up to limit codes of the cache outbox queued more
