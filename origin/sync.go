@@ -77,8 +77,8 @@ func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
 	c.write(ctx, l.ShortCode, l.Version, false, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
 }
 
-// changed writes an updated link through, invalidates it on every edge and
-// takes it off the outbox.
+// changed writes an updated link through and invalidates it on every edge;
+// the next tick takes it off the outbox.
 func (c *cacheSync) changed(ctx context.Context, l rebound.Link) {
 	c.write(ctx, l.ShortCode, l.Version, true, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
 }
@@ -93,8 +93,9 @@ func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error 
 	return nil // the rows are in Postgres; the retry loop owns the cache now
 }
 
-// removed marks a code absent, invalidates it and takes it off the outbox,
-// after the write of the given version deleted its link or renamed it away.
+// removed marks a code absent and invalidates it, after the write of the
+// given version deleted its link or renamed it away; the next tick takes it
+// off the outbox.
 func (c *cacheSync) removed(ctx context.Context, code string, version int64) {
 	c.write(ctx, code, version, true, func(ctx context.Context) error { return c.cache.StoreAbsent(ctx, code, version) })
 }
@@ -156,7 +157,9 @@ func (c *cacheSync) dequeueWritten(ctx context.Context) {
 		return
 	}
 	if err := c.store.CacheWritten(ctx, written); err != nil {
-		c.log.Warn("taking written codes off the cache outbox failed; will retry", "codes", len(written), "err", err)
+		// Debug, as the outbox read: only Postgres being down fails it, and
+		// that is reported elsewhere, not twice a second here.
+		c.log.Debug("taking written codes off the cache outbox failed; will retry", "codes", len(written), "err", err)
 		c.mu.Lock()
 		for code, version := range written {
 			c.written[code] = max(c.written[code], version)
