@@ -7,6 +7,7 @@ import (
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/testenv"
+	"github.com/reboundhq/rebound/postgres"
 )
 
 // TestCacheOutboxOutlivesTheOrigin: an origin that cannot reach Redis
@@ -50,10 +51,7 @@ func TestCacheOutboxOutlivesTheOrigin(t *testing.T) {
 			got[1].State == cache.Absent && got[2].State == cache.Absent &&
 			got[3].State == cache.Found && got[3].Entry.URL == "https://example.com/renamed"
 	})
-	testenv.Eventually(t, 5*time.Second, "the outbox empties", func() bool {
-		owed, err := db.OwedCacheWrites(context.Background(), 0, 10)
-		return err == nil && len(owed) == 0
-	})
+	outboxEmpties(t, db, 5*time.Second)
 }
 
 // TestWrittenChangesLeaveTheOutbox: the codes of an update, a rename and
@@ -83,11 +81,17 @@ func TestWrittenChangesLeaveTheOutbox(t *testing.T) {
 	}
 
 	e.runBackground()
-	testenv.Eventually(t, 10*time.Second, "the outbox empties", func() bool {
-		owed, err := e.db.OwedCacheWrites(ctx, 0, 10)
-		return err == nil && len(owed) == 0
-	})
+	outboxEmpties(t, e.db, 10*time.Second)
 	if n, err := e.cache.Redis().Exists(ctx, keys[0]).Result(); err != nil || n != 0 {
 		t.Fatalf("the changed link was written to Redis again (%d, %v): taken off by a re-sync, not as written", n, err)
 	}
+}
+
+// outboxEmpties waits up to d for the cache outbox to hold no entry.
+func outboxEmpties(t *testing.T, db *postgres.DB, d time.Duration) {
+	t.Helper()
+	testenv.Eventually(t, d, "the outbox empties", func() bool {
+		owed, err := db.OwedCacheWrites(context.Background(), 0, 10)
+		return err == nil && len(owed) == 0
+	})
 }
