@@ -124,6 +124,49 @@ func TestStoreWritesThroughAndInvalidates(t *testing.T) {
 	}
 }
 
+// Store writes a batch's links and absences, each guarded by its version,
+// and invalidates every code of it on the edges.
+func TestStoreWritesABatchOfLinksAndAbsences(t *testing.T) {
+	c := testenv.NewCache(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := recorder{codes: make(chan string, 8), live: make(chan bool, 8)}
+	go c.Subscribe(ctx, rec)
+	select {
+	case <-rec.live:
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscription never went live")
+	}
+	newer := rebound.Link{ID: 3, ShortCode: "newer", OriginalURL: "https://newer.org", IsActive: true, RedirectType: 302, Version: 9}
+	if err := c.StoreLinks(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	<-rec.codes
+	a := rebound.Link{ID: 1, ShortCode: "a", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302, Version: 4}
+	if err := c.Store(ctx, []rebound.Link{a}, map[string]int64{"gone": 5, "newer": 6}); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]cache.Lookup, 3)
+	if err := c.GetLinks(ctx, []string{"a", "gone", "newer"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Entry.URL != "https://a.org" || out[1].State != cache.Absent || out[2].Entry.URL != "https://newer.org" {
+		t.Fatalf("after the batch: %+v; want a written, gone absent, newer kept over an older absence", out)
+	}
+	got := map[string]bool{}
+	for range 3 {
+		select {
+		case code := <-rec.codes:
+			got[code] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("invalidated %v, want a, gone and newer", got)
+		}
+	}
+	if !got["a"] || !got["gone"] || !got["newer"] {
+		t.Fatalf("invalidated %v, want a, gone and newer", got)
+	}
+}
+
 // Two writes of one link reach Redis in either order when they race; the
 // newer version must stay whichever arrives last, and a tombstone must hold
 // off an older write but not a link created later under the same code.

@@ -28,20 +28,7 @@ func invalidation(codes []string) string { return strings.Join(codes, codeSepara
 // so of two racing writes of one link the later commit stays in Redis
 // whichever reaches Redis last. The edges are told either way.
 func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
-	if len(links) == 0 {
-		return nil
-	}
-	codes := make([]string, len(links))
-	for i, l := range links {
-		codes[i] = l.ShortCode
-	}
-	err := c.execStore(ctx, func(pipe redis.Pipeliner) {
-		for _, l := range links {
-			c.queueStore(ctx, pipe, l.ShortCode, l.Version, EntryOf(l).Marshal(), c.linkTTL)
-		}
-		pipe.Publish(ctx, c.channel(), invalidation(codes))
-	})
-	if err != nil {
+	if err := c.store(ctx, links, nil); err != nil {
 		return fmt.Errorf("write through and invalidate %d links: %w", len(links), err)
 	}
 	return nil
@@ -52,15 +39,43 @@ func (c *Client) StoreLinks(ctx context.Context, links ...rebound.Link) error {
 // for the negative TTL, unless Redis holds a newer version of the code (a
 // link created under it since).
 func (c *Client) StoreAbsent(ctx context.Context, code string, version int64) error {
-	tombstone := absent + "|" + strconv.FormatInt(version, 10)
-	err := c.execStore(ctx, func(pipe redis.Pipeliner) {
-		c.queueStore(ctx, pipe, code, version, tombstone, c.negTTL)
-		pipe.Publish(ctx, c.channel(), code)
-	})
-	if err != nil {
+	if err := c.store(ctx, nil, map[string]int64{code: version}); err != nil {
 		return fmt.Errorf("mark %q absent and invalidate: %w", code, err)
 	}
 	return nil
+}
+
+// Store is StoreLinks and StoreAbsent at once, for a batch of codes: links
+// are written through, each code of gone is marked absent as of its
+// version, and the edges are told about all of them, in one round trip.
+// The origin re-syncs what Postgres holds for many codes this way.
+func (c *Client) Store(ctx context.Context, links []rebound.Link, gone map[string]int64) error {
+	if err := c.store(ctx, links, gone); err != nil {
+		return fmt.Errorf("write through %d links, mark %d codes absent and invalidate: %w", len(links), len(gone), err)
+	}
+	return nil
+}
+
+func (c *Client) store(ctx context.Context, links []rebound.Link, gone map[string]int64) error {
+	if len(links) == 0 && len(gone) == 0 {
+		return nil
+	}
+	codes := make([]string, 0, len(links)+len(gone))
+	for _, l := range links {
+		codes = append(codes, l.ShortCode)
+	}
+	for code := range gone {
+		codes = append(codes, code)
+	}
+	return c.execStore(ctx, func(pipe redis.Pipeliner) {
+		for _, l := range links {
+			c.queueStore(ctx, pipe, l.ShortCode, l.Version, EntryOf(l).Marshal(), c.linkTTL)
+		}
+		for code, version := range gone {
+			c.queueStore(ctx, pipe, code, version, absent+"|"+strconv.FormatInt(version, 10), c.negTTL)
+		}
+		pipe.Publish(ctx, c.channel(), invalidation(codes))
+	})
 }
 
 // storeScript sets a link's key (KEYS[1]) to a value (ARGV[2]) with a TTL in

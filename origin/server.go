@@ -44,6 +44,7 @@ type Store interface {
 	CreateLink(ctx context.Context, in postgres.NewLink) (rebound.Link, error)
 	GetLink(ctx context.Context, id int64) (rebound.Link, error)
 	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+	LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error)
 	ListLinks(ctx context.Context, f postgres.LinkFilter, p rebound.Page) ([]rebound.Link, int64, error)
 	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch) (before, after rebound.Link, err error)
 	DeleteLink(ctx context.Context, id int64) (rebound.Link, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 // that made it.
 type cacheSync struct {
 	store interface {
-		LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+		LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error)
 		CacheWritten(ctx context.Context, written map[string]int64) error
 		OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
 	}
@@ -68,6 +69,9 @@ const (
 	orphanAge = 2 * syncTimeout
 	// owedPerFlush bounds the outbox entries one flush takes.
 	owedPerFlush = 1000
+	// resyncBatch bounds the codes one re-sync reads from Postgres in one
+	// query and writes to Redis in one round trip.
+	resyncBatch = 500
 )
 
 // stored writes a created link through and invalidates it on every edge.
@@ -86,9 +90,11 @@ func (c *cacheSync) changed(ctx context.Context, l rebound.Link) {
 // storedMany writes imported links through and invalidates them.
 func (c *cacheSync) storedMany(ctx context.Context, links []rebound.Link) error {
 	if err := c.cache.StoreLinks(ctx, links...); err != nil {
-		for _, l := range links {
-			c.retry(l.ShortCode, owedWrite{version: l.Version}, err)
+		writes := make([]pendingWrite, len(links))
+		for i, l := range links {
+			writes[i] = pendingWrite{code: l.ShortCode, owedWrite: owedWrite{version: l.Version}}
 		}
+		c.retry(err, writes...)
 	}
 	return nil // the rows are in Postgres; the retry loop owns the cache now
 }
@@ -109,7 +115,7 @@ func (c *cacheSync) write(ctx context.Context, code string, version int64, queue
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
 	if err := write(ctx); err != nil {
-		c.retry(code, owedWrite{version: version, outbox: queued}, err)
+		c.retry(err, pendingWrite{code: code, owedWrite: owedWrite{version: version, outbox: queued}})
 		return
 	}
 	if queued {
@@ -119,12 +125,20 @@ func (c *cacheSync) write(ctx context.Context, code string, version int64, queue
 	}
 }
 
-func (c *cacheSync) retry(code string, w owedWrite, err error) {
+// retry records writes Redis refused with err, and logs it once: an
+// import's batch is thousands of codes.
+func (c *cacheSync) retry(err error, writes ...pendingWrite) {
 	c.mu.Lock()
-	c.owe(code, w)
+	for _, w := range writes {
+		c.owe(w.code, w.owedWrite)
+	}
 	c.mu.Unlock()
 	c.setGauge()
-	c.log.Warn("cache write failed; will retry", "code", code, "err", err)
+	if len(writes) == 1 {
+		c.log.Warn("cache write failed; will retry", "code", writes[0].code, "err", err)
+		return
+	}
+	c.log.Warn("cache write failed; will retry", "codes", len(writes), "err", err)
 }
 
 // run retries pending codes every retryInterval until ctx ends, then takes
@@ -176,7 +190,7 @@ func (c *cacheSync) flush(ctx context.Context) {
 	c.dequeueWritten(ctx)
 	defer c.dequeueWritten(ctx)
 	// When Postgres cannot be read, neither can a re-sync: the codes this
-	// origin holds are tried all the same, and fail on the first.
+	// origin holds are tried all the same, and fail on the first batch.
 	owed, err := c.store.OwedCacheWrites(ctx, orphanAge, owedPerFlush)
 	if err != nil {
 		c.log.Debug("reading the cache outbox failed", "err", err)
@@ -185,25 +199,51 @@ func (c *cacheSync) flush(ctx context.Context) {
 	for code, version := range owed {
 		c.owe(code, owedWrite{version: version, outbox: true})
 	}
-	pending := maps.Clone(c.pending)
+	batches := resyncBatches(c.pending)
 	c.mu.Unlock()
 	c.setGauge()
-	for code, w := range pending {
-		if err := c.resync(ctx, code, w.version); err != nil {
+	for _, batch := range batches {
+		if err := c.resync(ctx, batch); err != nil {
 			return // Redis or Postgres still down: try again next tick
 		}
 		c.mu.Lock()
-		// A write that failed meanwhile raised the version: it stays
-		// pending, since this re-sync may have read Postgres before it.
-		if c.pending[code] == w {
-			delete(c.pending, code)
-		}
-		if w.outbox {
-			c.written[code] = max(c.written[code], w.version)
+		for _, p := range batch {
+			// A write that failed meanwhile raised the version: it stays
+			// pending, since this re-sync may have read Postgres before it.
+			if c.pending[p.code] == p.owedWrite {
+				delete(c.pending, p.code)
+			}
+			if p.outbox {
+				c.written[p.code] = max(c.written[p.code], p.version)
+			}
 		}
 		c.mu.Unlock()
 		c.setGauge()
 	}
+}
+
+// pendingWrite is a code and the write Redis lacks for it.
+type pendingWrite struct {
+	code string
+	owedWrite
+}
+
+// resyncBatches splits pending into batches of at most resyncBatch codes,
+// the outbox's first. Those are updates and deletes, which leave Redis
+// serving a stale link until they are written; a create Redis lacks costs
+// the edges a read-through of Postgres, or a 404 until a remembered absence
+// expires. After a bulk import while Redis was down, a deletion queued
+// behind a million created codes would otherwise wait for most of them.
+func resyncBatches(pending map[string]owedWrite) [][]pendingWrite {
+	all := make([]pendingWrite, 0, len(pending))
+	for _, outbox := range []bool{true, false} {
+		for code, w := range pending {
+			if w.outbox == outbox {
+				all = append(all, pendingWrite{code: code, owedWrite: w})
+			}
+		}
+	}
+	return slices.Collect(slices.Chunk(all, resyncBatch))
 }
 
 func (c *cacheSync) setGauge() {
@@ -216,18 +256,26 @@ func (c *cacheSync) setGauge() {
 	c.gauge.Set(float64(n))
 }
 
-// resync writes what Postgres holds for code now. When it holds no link,
-// the code is marked absent as of version, the failed write's: the deletion
-// or rename that took the code away, or a later one.
-func (c *cacheSync) resync(ctx context.Context, code string, version int64) error {
+// resync writes what Postgres holds now for a batch of codes, in one query
+// and one Redis round trip. A code that names no link is marked absent as
+// of its failed write's version: the deletion or rename that took the code
+// away, or a later one.
+func (c *cacheSync) resync(ctx context.Context, batch []pendingWrite) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	l, err := c.store.LinkByCode(ctx, code)
-	switch {
-	case rebound.ErrorCode(err) == rebound.ENotFound:
-		return c.cache.StoreAbsent(ctx, code, version)
-	case err != nil:
+	codes := make([]string, len(batch))
+	for i, p := range batch {
+		codes[i] = p.code
+	}
+	found, err := c.store.LinksByCodes(ctx, codes)
+	if err != nil {
 		return err
 	}
-	return c.cache.StoreLinks(ctx, l)
+	gone := map[string]int64{}
+	for _, p := range batch {
+		if _, ok := found[p.code]; !ok {
+			gone[p.code] = p.version
+		}
+	}
+	return c.cache.Store(ctx, slices.Collect(maps.Values(found)), gone)
 }

@@ -123,6 +123,26 @@ func (db *DB) LinkByCode(ctx context.Context, code string) (rebound.Link, error)
 	return l, notFound(translate(err, "get link by code"), "url")
 }
 
+// LinksByCodes returns the links holding any of codes, by code. A code no
+// link holds is not in the map.
+func (db *DB) LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+" FROM urls WHERE short_code = ANY($1)", codes)
+	if err != nil {
+		return nil, translate(err, "get links by codes")
+	}
+	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rebound.Link, error) { return scanLink(r) })
+	if err != nil {
+		return nil, translate(err, "get links by codes")
+	}
+	byCode := make(map[string]rebound.Link, len(links))
+	for _, l := range links {
+		byCode[l.ShortCode] = l
+	}
+	return byCode, nil
+}
+
 // LinkFilter narrows a link listing; nil fields do not filter.
 type LinkFilter struct {
 	UserID    *int64

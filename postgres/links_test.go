@@ -113,3 +113,22 @@ func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
 		t.Fatalf("entries queued an hour ago: %v %v", m, err)
 	}
 }
+
+// LinksByCodes reads many codes in one query; codes no link holds are left
+// out, and codes are matched case-sensitively.
+func TestLinksByCodes(t *testing.T) {
+	db, _ := testenv.NewDB(t)
+	ctx := context.Background()
+	for _, code := range []string{"one", "two"} {
+		if _, err := db.CreateLink(ctx, postgres.NewLink{ShortCode: code, OriginalURL: "https://a.org/" + code, IsActive: true, RedirectType: 302}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.LinksByCodes(ctx, []string{"one", "ONE", "missing", "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["one"].OriginalURL != "https://a.org/one" || got["two"].OriginalURL != "https://a.org/two" || got["two"].Version == 0 {
+		t.Fatalf("links by codes: %+v; want one and two, with their versions", got)
+	}
+}
