@@ -197,18 +197,20 @@ func ValidateEventType(t string) error {
 }
 
 // AppendForwarded appends to dst the URL u with the raw query q forwarded
-// onto it, joined with '?' or '&' as u requires, keeping any fragment of u
-// last. It does not allocate when dst has room.
+// onto it, joined with '?' or '&' as u requires (nothing when u already ends
+// in one, as "https://example.com/?" does), keeping any fragment of u last.
+// It does not allocate when dst has room.
 func AppendForwarded(dst, u, q []byte) []byte {
 	var frag []byte
 	if i := bytes.IndexByte(u, '#'); i >= 0 {
 		u, frag = u[:i], u[i:]
 	}
 	dst = append(dst, u...)
-	if bytes.IndexByte(u, '?') >= 0 {
-		dst = append(dst, '&')
-	} else {
+	switch {
+	case bytes.IndexByte(u, '?') < 0:
 		dst = append(dst, '?')
+	case u[len(u)-1] != '?' && u[len(u)-1] != '&':
+		dst = append(dst, '&')
 	}
 	dst = append(dst, q...)
 	return append(dst, frag...)
