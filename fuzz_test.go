@@ -92,3 +92,39 @@ func FuzzIsCodeShaped(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendForwarded checks that a forwarded query lands after the
+// target's own query, joined by exactly one separator, with the target's
+// fragment last, and that the result stays a URL the target's checks pass.
+func FuzzAppendForwarded(f *testing.F) {
+	for _, s := range [][2]string{{"https://x.org/p", "q=1"}, {"https://x.org/p?a=1#f", "q"}, {"https://x.org/p?", "q=1"},
+		{"https://x.org/?a&#", "a=%20&b"}, {"http://x.org#f?g", "?x"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, target, query string) {
+		if (rebound.ShortURLBase{}).ValidateOriginalURL(target) != nil || query == "" ||
+			strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r > '~' || r == '#' }) {
+			return // the edge forwards only non-empty raw queries, printable and without a fragment
+		}
+		base, frag, _ := strings.Cut(target, "#")
+		if frag != "" || strings.HasSuffix(target, "#") {
+			frag = "#" + frag
+		}
+		got := string(rebound.AppendForwarded(nil, []byte(target), []byte(query)))
+		join, ok := strings.CutPrefix(got, base)
+		if !ok || !strings.HasSuffix(join, query+frag) {
+			t.Fatalf("AppendForwarded(%q, %q) = %q: not the target, the query, then the fragment", target, query, got)
+		}
+		sep := strings.TrimSuffix(join, query+frag)
+		ends := strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&")
+		switch {
+		case !strings.Contains(base, "?") && sep != "?",
+			strings.Contains(base, "?") && ends && sep != "",
+			strings.Contains(base, "?") && !ends && sep != "&":
+			t.Fatalf("AppendForwarded(%q, %q) = %q: separator %q", target, query, got, sep)
+		}
+		if len(got) <= rebound.MaxURLLen && (rebound.ShortURLBase{}).ValidateOriginalURL(got) != nil {
+			t.Fatalf("AppendForwarded(%q, %q) = %q, which the target's checks refuse", target, query, got)
+		}
+	})
+}
