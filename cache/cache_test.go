@@ -86,10 +86,12 @@ func (r recorder) Invalidate(code string)        { r.codes <- code }
 func (r recorder) InvalidateAll()                {}
 func (r recorder) SubscriptionChanged(live bool) { r.live <- live }
 
-func TestStoreWritesThroughAndInvalidates(t *testing.T) {
-	c := testenv.NewCache(t)
+// subscribe subscribes a recorder to c's invalidations for the rest of the
+// test, once the subscription is live.
+func subscribe(t *testing.T, c *cache.Client) (context.Context, recorder) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	rec := recorder{codes: make(chan string, 8), live: make(chan bool, 8)}
 	go c.Subscribe(ctx, rec)
 	select {
@@ -97,6 +99,12 @@ func TestStoreWritesThroughAndInvalidates(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("subscription never went live")
 	}
+	return ctx, rec
+}
+
+func TestStoreWritesThroughAndInvalidates(t *testing.T) {
+	c := testenv.NewCache(t)
+	ctx, rec := subscribe(t, c)
 	a := rebound.Link{ID: 1, ShortCode: "a", OriginalURL: "https://a.org", IsActive: true, RedirectType: 302}
 	b := rebound.Link{ID: 2, ShortCode: "b", OriginalURL: "https://b.org", IsActive: true, RedirectType: 301}
 	if err := c.StoreLinks(ctx, a, b); err != nil {
@@ -128,15 +136,7 @@ func TestStoreWritesThroughAndInvalidates(t *testing.T) {
 // and invalidates every code of it on the edges.
 func TestStoreWritesABatchOfLinksAndAbsences(t *testing.T) {
 	c := testenv.NewCache(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rec := recorder{codes: make(chan string, 8), live: make(chan bool, 8)}
-	go c.Subscribe(ctx, rec)
-	select {
-	case <-rec.live:
-	case <-time.After(5 * time.Second):
-		t.Fatal("subscription never went live")
-	}
+	ctx, rec := subscribe(t, c)
 	newer := rebound.Link{ID: 3, ShortCode: "newer", OriginalURL: "https://newer.org", IsActive: true, RedirectType: 302, Version: 9}
 	if err := c.StoreLinks(ctx, newer); err != nil {
 		t.Fatal(err)
