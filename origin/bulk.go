@@ -25,7 +25,7 @@ func (s *Server) importCSV(kind csvimport.Kind) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		res, err := csvimport.Import(r.Context(), s.store, kind, file, csvimport.Options{Stored: s.sync.storedMany, ShortURLs: s.shortURLs})
+		res, err := csvimport.Import(r.Context(), s.store, kind, file, csvimport.Options{Stored: s.sync.importStore(), ShortURLs: s.shortURLs})
 		if err != nil {
 			s.writeError(w, r, brokenUpload(err))
 			return

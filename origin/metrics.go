@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/sony/gobreaker/v2"
 )
 
 // metrics are the origin's Prometheus series.
@@ -56,6 +57,16 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	reg.MustRegister(m.requests, m.duration, m.imported, m.clicksStored, m.clicksDropped, m.clickBatches, m.syncPending, m.inFlight, m.streamBatches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchBreaker exports the state of the breaker the origin's Redis writes
+// go through, read when scraped: an open breaker turns half-open when its
+// time is up, whether or not a write has come to see it.
+func (m *metrics) watchBreaker(reg *prometheus.Registry, b *gobreaker.CircuitBreaker[struct{}]) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rebound_origin_redis_breaker_state",
+		Help: "State of the circuit breaker the origin's Redis writes go through: 0 closed, 1 half-open, 2 open.",
+	}, func() float64 { return float64(b.State()) }))
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {

@@ -115,6 +115,7 @@ func New(opts Options) *Server {
 	s.metrics = newMetrics(s.registry)
 	s.sync = newCacheSync(opts.Store, opts.Cache, s.log)
 	s.sync.gauge = s.metrics.syncPending
+	s.metrics.watchBreaker(s.registry, s.sync.breaker)
 	s.edgeID = randomID()
 	s.routes = []route{
 		{pattern: "/health", public: true, methods: map[string]http.HandlerFunc{"GET": s.health}},

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,5 +153,58 @@ func TestServicesNameAMalformedURL(t *testing.T) {
 				t.Errorf("%s with a malformed %s: exit %d, %q", svc, c.name, code, errb.String())
 			}
 		}
+	}
+}
+
+// TestImportWithRedisNotAnswering: the import command stores every row
+// when Redis accepts connections but never answers, and stops trying to
+// cache after the first batch Redis refused (each try cost seconds).
+func TestImportWithRedisNotAnswering(t *testing.T) {
+	dsn := testenv.NewDatabase(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		var held []net.Conn // kept open and never read: Redis hung
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("REDIS_URL", "redis://"+silent.Addr().String()+"/0")
+	var out, errb bytes.Buffer
+	if code := run([]string{"migrate", "-env", ""}, &out, &errb); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
+	var csv strings.Builder
+	csv.WriteString("original_url,short_code\n")
+	for i := range 12000 { // three batches of the importer's 5,000
+		csv.WriteString("https://example.com/x,hung" + strconv.Itoa(i) + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "urls.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"import", "-env", "", "urls", file}, &out, &errb); code != 0 {
+		t.Fatalf("import: %d %s", code, errb.String())
+	}
+	var res struct{ Imported int }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 12000 {
+		t.Fatalf("import result %q: %v", out.String(), err)
+	}
+	if n := strings.Count(errb.String(), "imported links not cached"); n != 1 {
+		t.Fatalf("%d batches tried Redis; want the first only:\n%s", n, errb.String())
 	}
 }

@@ -65,10 +65,16 @@ func runImport(ctx context.Context, env cmdEnv, args []string) error {
 	defer c.Redis().Close()
 	opts := csvimport.Options{ShortURLs: rebound.NewShortURLBase(cfg.PublicURL)}
 	if kind == csvimport.Links {
+		// Redis is a cache: when it is down the edges read Postgres. Once
+		// it refuses a batch the rest are not tried, as the origin does:
+		// each try against a Redis that stopped answering costs seconds.
+		var refused error
 		opts.Stored = func(ctx context.Context, links []rebound.Link) error {
-			// Redis is a cache: when it is down the edges read Postgres.
-			if err := c.StoreLinks(ctx, links...); err != nil {
-				log.Warn("imported links not cached", "err", err)
+			if refused != nil {
+				return nil
+			}
+			if refused = c.StoreLinks(ctx, links...); refused != nil {
+				log.Warn("imported links not cached; the rest of the import will not be either", "err", refused)
 			}
 			return nil
 		}
