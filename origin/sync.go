@@ -131,21 +131,27 @@ func (c *cacheSync) changed(ctx context.Context, l rebound.Link) {
 // back the retry loop writes owed codes 500 a round trip.
 func (c *cacheSync) importStore() func(context.Context, []rebound.Link) error {
 	var refused error
+	// The rows are in Postgres whatever happens here: the retry loop owns
+	// what Redis refused.
 	return func(ctx context.Context, links []rebound.Link) error {
-		writes := make([]pendingWrite, len(links))
-		for i, l := range links {
-			writes[i] = pendingWrite{code: l.ShortCode, owedWrite: owedWrite{version: l.Version}}
+		if refused != nil {
+			c.oweAll(createdWrites(links))
+			return nil
 		}
-		switch {
-		case refused != nil:
-			c.oweAll(writes)
-		default:
-			if refused = c.toRedis(func() error { return c.cache.StoreLinks(ctx, links...) }); refused != nil {
-				c.retry(refused, writes...)
-			}
+		if refused = c.toRedis(func() error { return c.cache.StoreLinks(ctx, links...) }); refused != nil {
+			c.retry(refused, createdWrites(links)...)
 		}
-		return nil // the rows are in Postgres; the retry loop owns the cache now
+		return nil
 	}
+}
+
+// createdWrites are the writes Redis lacks for created links.
+func createdWrites(links []rebound.Link) []pendingWrite {
+	writes := make([]pendingWrite, len(links))
+	for i, l := range links {
+		writes[i] = pendingWrite{code: l.ShortCode, owedWrite: owedWrite{version: l.Version}}
+	}
+	return writes
 }
 
 // removed marks a code absent and invalidates it, after the write of the
@@ -243,9 +249,14 @@ func (c *cacheSync) flush(ctx context.Context) {
 	for code, version := range owed {
 		c.owe(code, owedWrite{version: version, outbox: true})
 	}
-	batches := resyncBatches(c.pending)
 	c.mu.Unlock()
 	c.setGauge()
+	if c.breaker.State() == gobreaker.StateOpen {
+		return // no Postgres reads for writes the breaker would refuse
+	}
+	c.mu.Lock()
+	batches := resyncBatches(c.pending)
+	c.mu.Unlock()
 	for _, batch := range batches {
 		if err := c.resync(ctx, batch); err != nil {
 			return // Redis or Postgres still down: try again next tick
