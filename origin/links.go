@@ -172,10 +172,7 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if before.ShortCode != after.ShortCode {
-		s.sync.removed(r.Context(), before.ShortCode, after.Version)
-	}
-	s.sync.changed(r.Context(), after)
+	s.sync.changed(r.Context(), before, after)
 	writeJSON(w, http.StatusOK, s.linkJSON(after))
 }
 

@@ -47,6 +47,28 @@ func TestResyncAfterAnImportWritesDeletesFirstInBatches(t *testing.T) {
 	}
 }
 
+// TestRenameWritesBothCodesInOneRoundTrip: a rename writes the link under
+// its new code and the old code's absence in one Redis round trip (it took
+// two before 2026-12-03), and both land.
+func TestRenameWritesBothCodesInOneRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	l := e.createLink(map[string]any{"original_url": "https://example.com/r", "short_code": "before"})
+	writes := &storePipelines{}
+	e.cache.Redis().AddHook(writes)
+	e.want(e.do("PATCH", "/urls/"+itoa(l.num("id")), map[string]any{"short_code": "after"}), 200, "")
+	got := writes.done()
+	if len(got) != 1 || len(got[0]) != 2 {
+		t.Fatalf("the rename wrote %v to Redis; want both codes in one round trip", got)
+	}
+	out := make([]cache.Lookup, 2)
+	if err := e.cache.GetLinks(context.Background(), []string{"before", "after"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].State != cache.Absent || out[1].State != cache.Found || out[1].Entry.URL != "https://example.com/r" {
+		t.Fatalf("after the rename Redis holds %+v; want before absent, after found", out)
+	}
+}
+
 // importLinks imports n links through the API, coded prefix0 to
 // prefix<n-1>, and returns their codes.
 func (e *env) importLinks(prefix string, n int) []string {

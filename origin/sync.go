@@ -115,13 +115,21 @@ const (
 // A create queues nothing on the outbox: Redis can hold nothing stale for a
 // new code but its absence, which expires within the negative-cache TTL.
 func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
-	c.write(ctx, l.ShortCode, l.Version, false, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
+	c.write(ctx, createdWrites([]rebound.Link{l}), func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
 }
 
-// changed writes an updated link through and invalidates it on every edge;
-// the next tick takes it off the outbox.
-func (c *cacheSync) changed(ctx context.Context, l rebound.Link) {
-	c.write(ctx, l.ShortCode, l.Version, true, func(ctx context.Context) error { return c.cache.StoreLinks(ctx, l) })
+// changed writes an updated link through and invalidates it on every edge.
+// When the update renamed it, the same round trip marks the old code
+// absent as of the update. The next tick takes the codes off the outbox.
+func (c *cacheSync) changed(ctx context.Context, before, after rebound.Link) {
+	owed := owedWrite{version: after.Version, outbox: true}
+	writes := []pendingWrite{{code: after.ShortCode, owedWrite: owed}}
+	var gone map[string]int64
+	if before.ShortCode != after.ShortCode {
+		gone = map[string]int64{before.ShortCode: after.Version}
+		writes = append(writes, pendingWrite{code: before.ShortCode, owedWrite: owed})
+	}
+	c.write(ctx, writes, func(ctx context.Context) error { return c.cache.Store(ctx, []rebound.Link{after}, gone) })
 }
 
 // importStore returns the callback that writes one import's batches of
@@ -154,30 +162,32 @@ func createdWrites(links []rebound.Link) []pendingWrite {
 	return writes
 }
 
-// removed marks a code absent and invalidates it, after the write of the
-// given version deleted its link or renamed it away; the next tick takes it
-// off the outbox.
+// removed marks a deleted link's code absent as of the deletion and
+// invalidates it; the next tick takes it off the outbox.
 func (c *cacheSync) removed(ctx context.Context, code string, version int64) {
-	c.write(ctx, code, version, true, func(ctx context.Context) error { return c.cache.StoreAbsent(ctx, code, version) })
+	writes := []pendingWrite{{code: code, owedWrite: owedWrite{version: version, outbox: true}}}
+	c.write(ctx, writes, func(ctx context.Context) error { return c.cache.StoreAbsent(ctx, code, version) })
 }
 
-// write runs one cache write of code at version, remembering the code for
-// a re-sync when it fails, and, when it succeeds and the code is on the
-// outbox, for the next tick to take off. Taking it off here cost each
+// write runs one cache write of writes' codes, remembering them for a
+// re-sync when it fails, and, when it succeeds, those on the outbox for
+// the next tick to take off. Taking it off here cost each
 // update and delete a Postgres round trip and commit of its own: half a
 // millisecond on the benchmark machine (see docs/decisions.md).
-func (c *cacheSync) write(ctx context.Context, code string, version int64, queued bool, write func(context.Context) error) {
+func (c *cacheSync) write(ctx context.Context, writes []pendingWrite, write func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
 	if err := c.toRedis(func() error { return write(ctx) }); err != nil {
-		c.retry(err, pendingWrite{code: code, owedWrite: owedWrite{version: version, outbox: queued}})
+		c.retry(err, writes...)
 		return
 	}
-	if queued {
-		c.mu.Lock()
-		c.written[code] = max(c.written[code], version)
-		c.mu.Unlock()
+	c.mu.Lock()
+	for _, w := range writes {
+		if w.outbox {
+			c.written[w.code] = max(c.written[w.code], w.version)
+		}
 	}
+	c.mu.Unlock()
 }
 
 // retry records writes Redis refused with err, and logs it once: an
