@@ -183,11 +183,17 @@ func (c *cacheSync) write(ctx context.Context, writes []pendingWrite, write func
 	}
 	c.mu.Lock()
 	for _, w := range writes {
-		if w.outbox {
-			c.written[w.code] = max(c.written[w.code], w.version)
-		}
+		c.wrote(w)
 	}
 	c.mu.Unlock()
+}
+
+// wrote records that Redis took w, so that the next tick takes w's code off
+// the outbox when the outbox holds it. Called with mu held.
+func (c *cacheSync) wrote(w pendingWrite) {
+	if w.outbox {
+		c.written[w.code] = max(c.written[w.code], w.version)
+	}
 }
 
 // retry records writes Redis refused with err, and logs it once: an
@@ -278,9 +284,7 @@ func (c *cacheSync) flush(ctx context.Context) {
 			if c.pending[p.code] == p.owedWrite {
 				delete(c.pending, p.code)
 			}
-			if p.outbox {
-				c.written[p.code] = max(c.written[p.code], p.version)
-			}
+			c.wrote(p)
 		}
 		c.mu.Unlock()
 		c.setGauge()
