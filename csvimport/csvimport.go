@@ -6,12 +6,14 @@
 package csvimport
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,8 +41,8 @@ type Store interface {
 }
 
 // Result is the answer of an import. Count equals Imported; it is kept
-// because the hackathon's clients read it. Errors holds at most MaxErrors
-// entries; Skipped counts them all.
+// because the hackathon's clients read it. Errors holds the first MaxErrors
+// rows reported, in line order; Skipped counts them all.
 type Result struct {
 	Imported int                 `json:"imported"`
 	Count    int                 `json:"count"`
@@ -119,7 +121,7 @@ func Import(ctx context.Context, store Store, kind Kind, r io.Reader, opts Optio
 			if ferr := b.flush(ctx); ferr != nil {
 				return res, ferr
 			}
-			res.Count = res.Imported
+			b.finish()
 			return res, &StreamError{Imported: res.Imported, Err: err}
 		}
 		line, _ := cr.FieldPos(0)
@@ -142,7 +144,7 @@ func Import(ctx context.Context, store Store, kind Kind, r io.Reader, opts Optio
 	if err := b.flush(ctx); err != nil {
 		return res, err
 	}
-	res.Count = res.Imported
+	b.finish()
 	return res, nil
 }
 
@@ -181,11 +183,30 @@ type batcher struct {
 	events []postgres.ImportEvent
 }
 
+// fail reports a row. Rows a batch's store refuses are reported after the
+// batch's parse errors, which may come from later lines; so the list is kept
+// in line order and cut to the first MaxErrors lines by compact, not by
+// arrival.
 func (b *batcher) fail(line int, msg string) {
 	b.res.Skipped++
-	if len(b.res.Errors) < MaxErrors {
-		b.res.Errors = append(b.res.Errors, postgres.RowError{Line: line, Error: msg})
+	b.res.Errors = append(b.res.Errors, postgres.RowError{Line: line, Error: msg})
+	if len(b.res.Errors) >= 2*MaxErrors {
+		b.compact()
 	}
+}
+
+// compact sorts the reported rows by line and keeps the first MaxErrors. A
+// row it drops has MaxErrors rows of earlier lines before it that stay, so
+// it could not be among the first MaxErrors of the whole file either.
+func (b *batcher) compact() {
+	slices.SortStableFunc(b.res.Errors, func(x, y postgres.RowError) int { return cmp.Compare(x.Line, y.Line) })
+	b.res.Errors = slices.Clip(b.res.Errors[:min(len(b.res.Errors), MaxErrors)])
+}
+
+// finish readies the result of an import that read to its end or to a break.
+func (b *batcher) finish() {
+	b.compact()
+	b.res.Count = b.res.Imported
 }
 
 func (b *batcher) failAll(errs []postgres.RowError) {

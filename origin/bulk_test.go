@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,4 +284,55 @@ func TestImportReportsBadUserAndEventRows(t *testing.T) {
 	if n := e.do("GET", fmt.Sprintf("/events?url_id=%d&event_type=visited", link), nil).num("total"); n != 1 {
 		t.Fatalf("%d visited events stored for the link, want the one good row", n)
 	}
+}
+
+// TestImportListsErrorsInLineOrder: rows the store refuses (a username
+// repeated in the file) are found after the rows that fail to parse, yet the
+// answer lists every error in line order, and past csvimport.MaxErrors it
+// keeps the first lines, not the first found.
+func TestImportListsErrorsInLineOrder(t *testing.T) {
+	e := newEnv(t)
+	r := e.upload("/users/bulk", strings.Join([]string{
+		"username,email",
+		"bob,bob@example.org",
+		"bob,bob2@example.org", // line 3: refused by the store
+		",nobody@example.org",  // line 4: fails to parse
+		"carl,not-an-address",  // line 5: fails to parse
+		"dan,bob@example.org",  // line 6: refused by the store
+	}, "\n"), false)
+	e.want(r, 200, "")
+	if lines := errorLines(t, r); !slices.Equal(lines, []int{3, 4, 5, 6}) {
+		t.Fatalf("error lines %v, want [3 4 5 6]: %s", lines, r.body)
+	}
+
+	// 999 refused rows (lines 3 to 1001), then 1,000 that fail to parse
+	// (lines 1002 to 2001), all in one batch: the answer lists lines 3 to
+	// 1002 and counts all 1,999.
+	var b strings.Builder
+	b.WriteString("username,email\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "many,many%d@example.org\n", i)
+	}
+	for i := range 1000 {
+		fmt.Fprintf(&b, "bad%d,not-an-address\n", i)
+	}
+	r = e.upload("/users/bulk", b.String(), false)
+	e.want(r, 200, "")
+	if r.num("imported") != 1 || r.num("skipped") != 1999 {
+		t.Fatalf("imported %d, skipped %d; want 1 and 1999", r.num("imported"), r.num("skipped"))
+	}
+	lines := errorLines(t, r)
+	if len(lines) != 1000 || lines[0] != 3 || lines[999] != 1002 || !slices.IsSorted(lines) {
+		t.Fatalf("%d error lines from %v to %v, want 1000 from 3 to 1002 in order", len(lines), lines[:1], lines[len(lines)-1:])
+	}
+}
+
+// errorLines lists the lines of an import's errors in the order answered.
+func errorLines(t *testing.T, r response) []int {
+	t.Helper()
+	var lines []int
+	for _, x := range r.json["errors"].([]any) {
+		lines = append(lines, int(x.(map[string]any)["line"].(float64)))
+	}
+	return lines
 }
