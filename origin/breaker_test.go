@@ -1,12 +1,17 @@
 package origin_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/testenv"
@@ -91,4 +96,55 @@ func breakerState(t *testing.T, e *env) string {
 	}
 	t.Fatalf("no rebound_origin_redis_breaker_state in /metrics")
 	return ""
+}
+
+// TestSlowPathClickCountGoesThroughTheBreaker: while Redis fails, the slow
+// path of a click-limited link answers 503, and once five counts in a row
+// have failed it stops asking Redis. Against a Redis that accepts but does
+// not answer each try took about 2 s; cut, each fails at once, which keeps
+// this test short.
+func TestSlowPathClickCountGoesThroughTheBreaker(t *testing.T) {
+	db, _ := testenv.NewDB(t)
+	proxy, proxied, _ := testenv.ProxiedCache(t, cache.Options{})
+	e := serveEnv(t, db, proxied)
+	e.createLink(map[string]any{"original_url": "https://example.com/lim", "short_code": "lim", "max_clicks": 100})
+	counts := &pipelinesWith{command: "incr"}
+	proxied.Redis().AddHook(counts)
+
+	proxy.Cut()
+	redirect := func() {
+		e.want(e.do("GET", "/urls/lim/redirect", nil, "Authorization", ""), 503, "unavailable")
+	}
+	for range 5 {
+		redirect()
+	}
+	if n := counts.tried.Load(); n != 5 {
+		t.Fatalf("5 slow-path redirects tried %d click counts, want 5", n)
+	}
+	start := time.Now()
+	for range 20 {
+		redirect()
+	}
+	// One probe a second may go through while the breaker is open.
+	if n, probes := counts.tried.Load()-5, int64(time.Since(start)/time.Second); n > probes {
+		t.Fatalf("20 slow-path redirects in %v tried %d click counts after five failures; want none while the breaker is open", time.Since(start), n)
+	}
+}
+
+// pipelinesWith counts the Redis pipelines tried that hold a command.
+type pipelinesWith struct {
+	command string
+	tried   atomic.Int64
+}
+
+func (h *pipelinesWith) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *pipelinesWith) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *pipelinesWith) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return c.Name() == h.command }) {
+			h.tried.Add(1)
+		}
+		return next(ctx, cmds)
+	}
 }

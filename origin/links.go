@@ -225,7 +225,13 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if l.MaxClicks != nil {
-		n, err := s.cache.CountClick(r.Context(), l.ID)
+		// Through the write breaker: while Redis does not answer, the
+		// count fails at once instead of after the client's deadline.
+		var n int64
+		err := s.sync.toRedis(func() (err error) {
+			n, err = s.cache.CountClick(r.Context(), l.ID)
+			return err
+		})
 		if err != nil {
 			s.writeError(w, r, rebound.Errorf(rebound.EUnavailable, "click limits cannot be checked right now"))
 			return
