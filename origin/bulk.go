@@ -19,7 +19,10 @@ func (s *Server) importCSV(kind csvimport.Kind) http.HandlerFunc {
 			s.writeError(w, r, rebound.Errorf(rebound.EPayloadTooLarge, "the CSV upload is larger than %d bytes", maxCSVBody))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxCSVBody)
+		if err := limitBody(w, r, maxCSVBody); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		file, err := csvBody(r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -86,6 +89,9 @@ func brokenUpload(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return rebound.FieldErrorf(rebound.EBadRequest, "file",
 			"the upload ended early; imported %s from before the break", rowsImported(se.Imported))
+	case errors.Is(err, errBadGzip):
+		return rebound.FieldErrorf(rebound.EBadRequest, "file",
+			"the upload is not valid gzip; imported %s from before the error", rowsImported(se.Imported))
 	}
 	return err
 }

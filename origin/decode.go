@@ -37,11 +37,17 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (object, error) {
 	if r.ContentLength > maxJSONBody {
 		return nil, rebound.Errorf(rebound.EPayloadTooLarge, "the request body is larger than %d bytes", maxJSONBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err := limitBody(w, r, maxJSONBody); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, err
+		case errors.Is(err, errBadGzip):
+			return nil, rebound.Errorf(rebound.EBadRequest, "the request body is not valid gzip")
 		}
 		return nil, rebound.Errorf(rebound.EBadRequest, "the request body could not be read")
 	}

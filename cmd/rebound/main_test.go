@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -78,6 +79,35 @@ func TestMigrateAndImport(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 1 || res.Skipped != 1 {
 		t.Fatalf("import own.csv: %q: %v", out.String(), err)
+	}
+	// A file named .gz is decompressed: the seed events, gzipped.
+	seed, err := os.ReadFile(filepath.Join(testenv.SeedDir(), "events.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(seed)
+	_ = zw.Close()
+	events := filepath.Join(t.TempDir(), "events.csv.gz")
+	if err := os.WriteFile(events, gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"import", "-env", "", "events", events}, &out, &errb); code != 0 {
+		t.Fatalf("import events.csv.gz: %d %s", code, errb.String())
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 3422 || res.Skipped != 0 {
+		t.Fatalf("import events.csv.gz: %q: %v", out.String(), err)
+	}
+	if code := run([]string{"import", "-env", "", "urls", own + ".gz"}, &out, &errb); code != 1 {
+		t.Fatalf("a .gz file that is not there: %d", code)
+	}
+	if err := os.WriteFile(own+".gz", []byte("original_url\nhttps://example.com/plain\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"import", "-env", "", "urls", own + ".gz"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "gzip") {
+		t.Fatalf("a .gz file that is not gzip: %d %s", code, errb.String())
 	}
 	if code := run([]string{"import", "-env", "", "things", "x.csv"}, &out, &errb); code != 1 {
 		t.Fatalf("bad kind: %d", code)

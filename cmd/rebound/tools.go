@@ -1,10 +1,13 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/csvimport"
@@ -29,7 +32,8 @@ func runMigrate(ctx context.Context, env cmdEnv, args []string) error {
 
 func runImport(ctx context.Context, env cmdEnv, args []string) error {
 	fs, envFile := newFlags(env, "import", "import [-env FILE] users|urls|events FILE.csv\n\n"+
-		"Streams a CSV file into Postgres (and imported links into Redis) and prints the result as JSON.")
+		"Streams a CSV file into Postgres (and imported links into Redis) and prints the result as JSON.\n"+
+		"A file whose name ends in .gz is decompressed as it is read.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +54,14 @@ func runImport(ctx context.Context, env cmdEnv, args []string) error {
 		return fmt.Errorf("open CSV: %w", err)
 	}
 	defer f.Close()
+	var file io.Reader = f
+	if strings.HasSuffix(fs.Arg(1), ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("open CSV %s: %w", fs.Arg(1), err)
+		}
+		file = zr
+	}
 	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
@@ -79,7 +91,7 @@ func runImport(ctx context.Context, env cmdEnv, args []string) error {
 			return nil
 		}
 	}
-	res, err := csvimport.Import(ctx, db, kind, f, opts)
+	res, err := csvimport.Import(ctx, db, kind, file, opts)
 	if err != nil {
 		return err
 	}
