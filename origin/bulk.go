@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"mime"
@@ -46,7 +47,7 @@ func csvBody(r *http.Request) (io.Reader, error) {
 	}
 	switch mt {
 	case "text/csv", "application/csv", "text/plain":
-		return r.Body, nil
+		return gunzipFile(r.Body), nil
 	case "multipart/form-data":
 	default:
 		return nil, rebound.Errorf(rebound.EUnsupportedMedia, "send the CSV as multipart/form-data (field \"file\") or as text/csv")
@@ -68,7 +69,7 @@ func csvBody(r *http.Request) (io.Reader, error) {
 			return nil, rebound.Errorf(rebound.EBadRequest, "the multipart body is malformed")
 		}
 		if part.FormName() == "file" {
-			return part, nil
+			return gunzipFile(part), nil
 		}
 	}
 }
@@ -102,4 +103,18 @@ func rowsImported(n int) string {
 		return "1 row"
 	}
 	return strconv.Itoa(n) + " rows"
+}
+
+// gunzipFile reads an uploaded file decompressed when it starts with gzip's
+// magic bytes, which no CSV file starts with (0x1f is a control character):
+// a client that uploads links.csv.gz as it is gets it imported. The body's
+// limit counts compressed bytes, so the decompressed ones get their own,
+// answered 413 as the body's is (the ResponseWriter is nil: it is only told
+// to close the connection, which the unread rest of the body does anyway).
+func gunzipFile(file io.Reader) io.Reader {
+	br := bufio.NewReader(file)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		return http.MaxBytesReader(nil, &gzipBody{sent: io.NopCloser(br)}, maxCSVBody)
+	}
+	return br
 }
