@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +13,7 @@ import (
 )
 
 // TestBrokenUploadWording: a stream over the size limit is 413 and one cut
-// short is 400, each naming the rows stored before the break; anything else
+// short or not valid gzip is 400, each naming the rows stored before the break; anything else
 // (a store failure) passes through for writeError to classify.
 func TestBrokenUploadWording(t *testing.T) {
 	for _, c := range []struct {
@@ -21,6 +22,7 @@ func TestBrokenUploadWording(t *testing.T) {
 	}{
 		{&csvimport.StreamError{Imported: 7, Err: &http.MaxBytesError{Limit: 64}}, rebound.EPayloadTooLarge},
 		{&csvimport.StreamError{Imported: 7, Err: io.ErrUnexpectedEOF}, rebound.EBadRequest},
+		{&csvimport.StreamError{Imported: 7, Err: badGzip(gzip.ErrChecksum)}, rebound.EBadRequest},
 	} {
 		err := brokenUpload(c.err)
 		if rebound.ErrorCode(err) != c.code || rebound.ErrorField(err) != "file" || !strings.Contains(rebound.ErrorMessage(err), "7 rows") {

@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -55,6 +56,11 @@ func newCacheSync(store Store, c *cache.Client, log *slog.Logger) *cacheSync {
 			MaxRequests: 1,
 			Timeout:     breakerOpenFor,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerTrip },
+			// A write cut short because its request ended (a client that
+			// hung up during an import or a slow-path redirect) says
+			// nothing of Redis: five such in a row would open the breaker
+			// on a healthy Redis.
+			IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 			// Logged when it opens and when it closes, not at each probe
 			// in between, once a second while Redis stays down.
 			OnStateChange: func(_ string, from, to gobreaker.State) {
