@@ -56,16 +56,11 @@ func TestMigrateAndImport(t *testing.T) {
 	if code := run([]string{"migrate", "-env", ""}, &out, &errb); code != 0 {
 		t.Fatalf("migrate: %d %s", code, errb.String())
 	}
-	if code := run([]string{"import", "-env", "", "users", filepath.Join(testenv.SeedDir(), "users.csv")}, &out, &errb); code != 0 {
-		t.Fatalf("import: %d %s", code, errb.String())
+	if imported, skipped := importCounts(t, "users", filepath.Join(testenv.SeedDir(), "users.csv")); imported != 399 || skipped != 1 {
+		t.Fatalf("users.csv: %d imported, %d skipped; want 399 and 1", imported, skipped)
 	}
-	var res struct{ Imported, Skipped int }
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 399 || res.Skipped != 1 {
-		t.Fatalf("import result %q: %v", out.String(), err)
-	}
-	out.Reset()
-	if code := run([]string{"import", "-env", "", "urls", filepath.Join(testenv.SeedDir(), "urls.csv")}, &out, &errb); code != 0 {
-		t.Fatalf("import urls: %d %s", code, errb.String())
+	if imported, skipped := importCounts(t, "urls", filepath.Join(testenv.SeedDir(), "urls.csv")); imported != 1996 || skipped != 4 {
+		t.Fatalf("urls.csv: %d imported, %d skipped; want 1996 and 4 (the links of the second vividcanyon32)", imported, skipped)
 	}
 	// The command refuses links to the service's own short URLs, as the API does.
 	t.Setenv("REBOUND_PUBLIC_URL", "https://s.example")
@@ -73,12 +68,8 @@ func TestMigrateAndImport(t *testing.T) {
 	if err := os.WriteFile(own, []byte("original_url,short_code\nhttps://s.example/own1,own2\nhttps://example.com/x,own3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out.Reset()
-	if code := run([]string{"import", "-env", "", "urls", own}, &out, &errb); code != 0 {
-		t.Fatalf("import own.csv: %d %s", code, errb.String())
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 1 || res.Skipped != 1 {
-		t.Fatalf("import own.csv: %q: %v", out.String(), err)
+	if imported, skipped := importCounts(t, "urls", own); imported != 1 || skipped != 1 {
+		t.Fatalf("own.csv: %d imported, %d skipped; want 1 and 1", imported, skipped)
 	}
 	// A file named .gz is decompressed: the seed events, gzipped.
 	seed, err := os.ReadFile(filepath.Join(testenv.SeedDir(), "events.csv"))
@@ -93,12 +84,8 @@ func TestMigrateAndImport(t *testing.T) {
 	if err := os.WriteFile(events, gz.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out.Reset()
-	if code := run([]string{"import", "-env", "", "events", events}, &out, &errb); code != 0 {
-		t.Fatalf("import events.csv.gz: %d %s", code, errb.String())
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Imported != 3422 || res.Skipped != 0 {
-		t.Fatalf("import events.csv.gz: %q: %v", out.String(), err)
+	if imported, skipped := importCounts(t, "events", events); imported != 3422 || skipped != 0 {
+		t.Fatalf("events.csv.gz: %d imported, %d skipped; want 3422 and 0", imported, skipped)
 	}
 	if code := run([]string{"import", "-env", "", "urls", own + ".gz"}, &out, &errb); code != 1 {
 		t.Fatalf("a .gz file that is not there: %d", code)
@@ -115,6 +102,20 @@ func TestMigrateAndImport(t *testing.T) {
 	if code := run([]string{"import", "-env", "", "users", "/no/such/file.csv"}, &out, &errb); code != 1 {
 		t.Fatalf("missing file: %d", code)
 	}
+}
+
+// importCounts runs rebound import and returns the counts it prints.
+func importCounts(t *testing.T, kind, path string) (imported, skipped int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run([]string{"import", "-env", "", kind, path}, &out, &errb); code != 0 {
+		t.Fatalf("import %s %s: exit %d: %s", kind, path, code, errb.String())
+	}
+	var res struct{ Imported, Skipped int }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("import %s %s printed %q: %v", kind, path, out.String(), err)
+	}
+	return res.Imported, res.Skipped
 }
 
 func TestHealthcheck(t *testing.T) {
