@@ -1,17 +1,12 @@
 package origin_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/testenv"
@@ -26,12 +21,12 @@ func TestImportStopsTryingARedisThatStoppedAnswering(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
 	e := serveEnv(t, db, proxied)
-	writes := &storePipelines{}
+	writes := &redisPipelines{}
 	proxied.Redis().AddHook(writes)
 
 	proxy.SetLatency(3 * time.Second)
 	codes := e.importLinks("slow", rows)
-	if n := writes.triedSoFar(); n != 1 {
+	if n := writes.triedWith(storeCommand); n != 1 {
 		t.Fatalf("the import tried %d Redis writes; want 1, then none once Redis did not answer", n)
 	}
 
@@ -49,7 +44,7 @@ func TestRedisWritesGoThroughABreaker(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	proxy, proxied, direct := testenv.ProxiedCache(t, cache.Options{})
 	e := serveEnv(t, db, proxied)
-	writes := &storePipelines{}
+	writes := &redisPipelines{}
 	proxied.Redis().AddHook(writes)
 
 	proxy.Cut()
@@ -59,7 +54,7 @@ func TestRedisWritesGoThroughABreaker(t *testing.T) {
 		e.want(e.do("POST", "/urls", map[string]any{"original_url": "https://example.com/b", "short_code": fmt.Sprintf("brk%d", i)}), 201, "")
 	}
 	// One probe a second of the loop may go through besides the five.
-	if n, probes := writes.triedSoFar(), int(time.Since(start)/time.Second); n < 5 || n > 5+probes {
+	if n, probes := writes.triedWith(storeCommand), int(time.Since(start)/time.Second); n < 5 || n > 5+probes {
 		t.Fatalf("%d creates tried %d Redis writes in %v; want 5, then none while the breaker is open", creates, n, time.Since(start))
 	}
 	if got := breakerState(t, e); got != "2" {
@@ -108,7 +103,7 @@ func TestSlowPathClickCountGoesThroughTheBreaker(t *testing.T) {
 	proxy, proxied, _ := testenv.ProxiedCache(t, cache.Options{})
 	e := serveEnv(t, db, proxied)
 	e.createLink(map[string]any{"original_url": "https://example.com/lim", "short_code": "lim", "max_clicks": 100})
-	counts := &pipelinesWith{command: "incr"}
+	counts := &redisPipelines{}
 	proxied.Redis().AddHook(counts)
 
 	proxy.Cut()
@@ -118,7 +113,7 @@ func TestSlowPathClickCountGoesThroughTheBreaker(t *testing.T) {
 	for range 5 {
 		redirect()
 	}
-	if n := counts.tried.Load(); n != 5 {
+	if n := counts.triedWith("incr"); n != 5 {
 		t.Fatalf("5 slow-path redirects tried %d click counts, want 5", n)
 	}
 	start := time.Now()
@@ -126,25 +121,7 @@ func TestSlowPathClickCountGoesThroughTheBreaker(t *testing.T) {
 		redirect()
 	}
 	// One probe a second may go through while the breaker is open.
-	if n, probes := counts.tried.Load()-5, int64(time.Since(start)/time.Second); n > probes {
+	if n, probes := counts.triedWith("incr")-5, int(time.Since(start)/time.Second); n > probes {
 		t.Fatalf("20 slow-path redirects in %v tried %d click counts after five failures; want none while the breaker is open", time.Since(start), n)
-	}
-}
-
-// pipelinesWith counts the Redis pipelines tried that hold a command.
-type pipelinesWith struct {
-	command string
-	tried   atomic.Int64
-}
-
-func (h *pipelinesWith) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (h *pipelinesWith) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-
-func (h *pipelinesWith) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return c.Name() == h.command }) {
-			h.tried.Add(1)
-		}
-		return next(ctx, cmds)
 	}
 }

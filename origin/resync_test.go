@@ -29,7 +29,7 @@ func TestResyncAfterAnImportWritesDeletesFirstInBatches(t *testing.T) {
 	proxy.Cut()
 	codes := e.importLinks("imp", imported)
 	e.want(e.do("DELETE", "/urls/"+itoa(doomed.num("id")), nil), 204, "")
-	writes := &storePipelines{}
+	writes := &redisPipelines{}
 	proxied.Redis().AddHook(writes)
 	proxy.Restore()
 	e.runBackground()
@@ -53,7 +53,7 @@ func TestResyncAfterAnImportWritesDeletesFirstInBatches(t *testing.T) {
 func TestRenameWritesBothCodesInOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	l := e.createLink(map[string]any{"original_url": "https://example.com/r", "short_code": "before"})
-	writes := &storePipelines{}
+	writes := &redisPipelines{}
 	e.cache.Redis().AddHook(writes)
 	e.want(e.do("PATCH", "/urls/"+itoa(l.num("id")), map[string]any{"short_code": "after"}), 200, "")
 	got := writes.done()
@@ -103,45 +103,53 @@ func allCached(c *cache.Client, codes []string) bool {
 	return true
 }
 
-// storePipelines records the Redis pipelines that write link keys: how
-// many were tried, and those that succeeded, each as the codes it wrote,
-// in order.
-type storePipelines struct {
+// redisPipelines records the Redis pipelines the origin sends: how many were
+// tried holding each command, and, of those that write link keys and
+// succeeded, the codes each wrote, in order.
+type redisPipelines struct {
 	mu    sync.Mutex
-	tried int
+	tried map[string]int // command name → pipelines tried that hold it
 	codes [][]string
 }
 
-func (h *storePipelines) triedSoFar() int {
+// storeCommand is the command of a link key's write (cache.storeScript).
+const storeCommand = "evalsha"
+
+func (h *redisPipelines) triedWith(command string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.tried
+	return h.tried[command]
 }
 
-func (h *storePipelines) done() [][]string {
+func (h *redisPipelines) done() [][]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.codes
 }
 
-func (h *storePipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (h *storePipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *redisPipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *redisPipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 
-func (h *storePipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h *redisPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		var codes []string
+		names := map[string]bool{}
 		for _, c := range cmds {
+			names[c.Name()] = true
 			// EVALSHA sha numkeys key ...; a link key ends in "{code}".
-			if args := c.Args(); c.Name() == "evalsha" && len(args) > 3 {
+			if args := c.Args(); c.Name() == storeCommand && len(args) > 3 {
 				key := fmt.Sprint(args[3])
 				codes = append(codes, key[strings.LastIndex(key, "{")+1:len(key)-1])
 			}
 		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if len(codes) > 0 {
-			h.tried++
+		if h.tried == nil {
+			h.tried = map[string]int{}
+		}
+		for name := range names {
+			h.tried[name]++
 		}
 		if len(codes) > 0 && err == nil {
 			h.codes = append(h.codes, codes)
