@@ -52,6 +52,8 @@ type Figure struct {
 	Met      bool   `json:"met"`
 	// Informational figures have no target; the report shows "n/a".
 	Informational bool `json:"informational,omitempty"`
+	// Headline figures are also shown in the README's short table.
+	Headline bool `json:"headline,omitempty"`
 }
 
 // roundSpread is " (rounds 0.52x to 0.66x)", the lowest and highest round
@@ -71,11 +73,16 @@ func (c Comparison) Ratio() float64 {
 	return c.Edge.RPS / c.Base.RPS
 }
 
-// WriteFigures renders the SPEC figures table alone, for the README.
+// WriteFigures renders the headline figures alone, for the README: no date
+// or machine, which BENCHMARKS.md gives beside the full table.
 func (r *Report) WriteFigures(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured by `%s` on %s (%s):\n\n", r.Command, r.Date, r.Machine)
-	r.figuresTable(&b)
+	b.WriteString("| figure | last `make bench` | target | met |\n|---|---|---|---|\n")
+	for _, f := range r.Figures {
+		if f.Headline {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", f.Name, f.Measured, f.Target, yesNo(f.Met))
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

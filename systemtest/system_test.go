@@ -55,6 +55,12 @@ type redisTarget struct {
 
 func newSystem(t *testing.T, target redisTarget, edges int, edgeOpts edge.Options) *system {
 	t.Helper()
+	return newSystemAt(t, target, edges, edgeOpts, "http://edge")
+}
+
+// newSystemAt is newSystem with the origin's short URLs on publicURL.
+func newSystemAt(t *testing.T, target redisTarget, edges int, edgeOpts edge.Options, publicURL string) *system {
+	t.Helper()
 	db, dsn := testenv.NewDB(t)
 	s := &system{t: t, db: db, dsn: dsn, prefix: testenv.Name("sys") + ":",
 		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -71,7 +77,7 @@ func newSystem(t *testing.T, target redisTarget, edges int, edgeOpts edge.Option
 	direct := s.dial()
 	t.Cleanup(func() { testenv.DeleteKeys(direct, s.prefix) })
 	s.cache = s.newCache()
-	s.origin = origin.New(origin.Options{Store: db, Cache: s.newCache(), PublicURL: "http://edge", Tokens: []string{token},
+	s.origin = origin.New(origin.Options{Store: db, Cache: s.newCache(), PublicURL: publicURL, Tokens: []string{token},
 		Logger: quiet()})
 	hs := httptest.NewServer(s.origin)
 	t.Cleanup(hs.Close)

@@ -34,7 +34,7 @@ func (d *drillRun) write(path string) error {
 		"bodies, wrong content types, request lines that are not HTTP) sent over raw TCP to every route of the edge and " +
 		"to every route the origin's OpenAPI document lists. *closed*: the server closed a deliberately truncated request " +
 		"without answering; *no answer*: it hung. Requests that are not HTTP at all are answered by Go's net/http at the " +
-		"origin, in plain text (see the README's departures), and are not counted in *errors not JSON*.\n\n" +
+		"origin, in plain text (see docs/decisions.md, Departures from SPEC), and are not counted in *errors not JSON*.\n\n" +
 		"| service | requests | statuses | 5xx | 505 sent by net/http for an unknown HTTP version | errors not JSON |\n|---|---|---|---|---|---|\n")
 	for _, r := range d.badInput {
 		codes := make([]int, 0, len(r.Statuses))

@@ -354,7 +354,7 @@ func (b *benchRun) importLinks(ctx context.Context) error {
 			{"rows/s", fmt.Sprintf("%.0f", float64(out.Imported)/elapsed.Seconds())},
 			{"imported", strconv.FormatInt(out.Imported, 10)}, {"skipped", strconv.FormatInt(out.Skipped, 10)}},
 	})
-	b.figure("1,000,000 links imported by CSV", fmt.Sprintf("%d in %.1f s", out.Imported, elapsed.Seconds()), "under 60 s",
+	b.headline("1,000,000 links imported by CSV", fmt.Sprintf("%d in %.1f s", out.Imported, elapsed.Seconds()), "under 60 s",
 		out.Imported == int64(b.links) && elapsed < time.Minute && b.links >= 1_000_000)
 	return b.settle(ctx)
 }
@@ -416,7 +416,7 @@ func (b *benchRun) createLinks(ctx context.Context) {
 	b.logf("create-link at 500/s: p99 %.2f ms, %d failed (warm-up p99 %.2f ms)", res.P99, res.FailedTotal(), warm.P99)
 	b.info("Create-link p99 at 500/s in the warm-up just before", fmt.Sprintf("%.2f ms (%d failed)", warm.P99, warm.FailedTotal()), "none")
 	b.report.Singles = append(b.report.Singles, bench.Single{Name: "create link (origin)", Load: "POST /urls, open loop at 500/s, 5 s", Result: res})
-	b.figure("Create-link p99 at 500/s", fmt.Sprintf("%.2f ms (%d failed)", res.P99, res.FailedTotal()), "under 20 ms",
+	b.headline("Create-link p99 at 500/s", fmt.Sprintf("%.2f ms (%d failed)", res.P99, res.FailedTotal()), "under 20 ms",
 		res.P99 < 20 && res.FailedTotal() == 0)
 }
 
@@ -455,21 +455,23 @@ var browserHeaders = map[string]string{
 func (b *benchRun) edgeAlone(ctx context.Context) {
 	hot := b.compare(ctx, "hot links", fmt.Sprintf("%d links, %d connections, closed loop; click storage deferred", hotLinks, b.conns),
 		b.redirectLoad(pickHot))
-	b.figure("Hot-link redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", hot.Ratio()), "at least 0.9x", hot.Ratio() >= 0.9)
+	b.headline("Hot-link redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", hot.Ratio()), "at least 0.9x", hot.Ratio() >= 0.9)
 
 	// Half the peak, open loop, on fewer connections: 64 sleeping senders on
 	// two cores add their own scheduling delay to every figure.
 	half := b.redirectLoad(pickHot)
 	half.Conns, half.Rate = 16, hot.Edge.RPS/2
 	hc := b.compare(ctx, "half of peak rate", fmt.Sprintf("hot links, 16 connections, open loop at %.0f req/s", half.Rate), half)
-	b.figure("p99 at half the peak rate", fmt.Sprintf("%.2f ms (bare server: %.2f ms; load generator's own pacing delay p99: %.2f ms in the edge's run, %.2f ms in the bare server's)",
-		hc.Edge.P99, hc.Base.P99, hc.Edge.WakeLateP99, hc.Base.WakeLateP99), "at most 2 ms", hc.Edge.P99 <= 2)
+	// SPEC 7 states this figure against the bare server's p99 in the same
+	// run: an absolute figure on two shared cores measures the machine.
+	b.headline("p99 at half the peak rate, edge over bare server", fmt.Sprintf("%+.2f ms (edge %.2f ms, bare server %.2f ms; load generator's own pacing delay p99: %.2f ms in the edge's run, %.2f ms in the bare server's)",
+		hc.Edge.P99-hc.Base.P99, hc.Edge.P99, hc.Base.P99, hc.Edge.WakeLateP99, hc.Base.WakeLateP99), "at most +0.5 ms", hc.Edge.P99 <= hc.Base.P99+0.5)
 
 	uni := b.compare(ctx, "uniform random", fmt.Sprintf("%d links, %d connections, closed loop; click storage deferred", b.links, b.conns),
 		b.redirectLoad(pickUniform(b.links)))
-	b.figure("Uniform-random redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", uni.Ratio()), "at least 0.6x", uni.Ratio() >= 0.6)
+	b.headline("Uniform-random redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", uni.Ratio()), "at least 0.6x", uni.Ratio() >= 0.6)
 	if rss, err := b.edge.peakRSS(); err == nil {
-		b.figure("Edge memory (peak RSS) serving 1,000,000 links", fmt.Sprintf("%.0f MB", float64(rss)/1e6), "under 300 MB",
+		b.headline("Edge memory (peak RSS) serving 1,000,000 links", fmt.Sprintf("%.0f MB", float64(rss)/1e6), "under 300 MB",
 			rss < 300e6 && b.links >= 1_000_000)
 	}
 }
@@ -554,12 +556,12 @@ func (b *benchRun) faultDrills(ctx context.Context) {
 		}
 		pct := 100 * float64(failed) / float64(max(1, sent))
 		if f.dep == "postgres" {
-			b.figure("Postgres cut under load: failed redirects (every link is cached in Redis; hot ones also in process)",
+			b.headline("Postgres cut under load: failed redirects (every link is cached in Redis; hot ones also in process)",
 				fmt.Sprintf("%d of %d (hot: %d of %d)", failed, sent, failedHot, sentHot), "zero", failed == 0)
 			b.figure("Postgres cut: edge sees Postgres again after it returns (worst of 3)", formatDuration(worst), "without a restart", worst >= 0)
 			continue
 		}
-		b.figure("Redis cut under load: failed redirects", fmt.Sprintf("%.3f%% (%d of %d)", pct, failed, sent), "under 1%", pct < 1)
+		b.headline("Redis cut under load: failed redirects", fmt.Sprintf("%.3f%% (%d of %d)", pct, failed, sent), "under 1%", pct < 1)
 		b.figure("Redis cut: edge uses Redis again after it returns (worst of 3)", formatDuration(worst), "within 5 s, without a restart",
 			worst >= 0 && worst <= 5*time.Second)
 	}
@@ -574,11 +576,16 @@ func (b *benchRun) handlerAllocs(ctx context.Context) {
 		b.report.Notes = append(b.report.Notes, fmt.Sprintf("handler benchmark did not run: %v", err))
 		return
 	}
-	b.figure("Allocations per cached redirect (handler benchmark)", fmt.Sprintf("%s allocs/op, %s ns/op", m[3], m[1]), "zero", string(m[3]) == "0")
+	b.headline("Allocations per cached redirect (handler benchmark)", fmt.Sprintf("%s allocs/op, %s ns/op", m[3], m[1]), "zero", string(m[3]) == "0")
 }
 
 func (b *benchRun) figure(name, measured, target string, met bool) {
 	b.report.Figures = append(b.report.Figures, bench.Figure{Name: name, Measured: measured, Target: target, Met: met})
+}
+
+// headline records a figure that the README's short table shows too.
+func (b *benchRun) headline(name, measured, target string, met bool) {
+	b.report.Figures = append(b.report.Figures, bench.Figure{Name: name, Measured: measured, Target: target, Met: met, Headline: true})
 }
 
 // info records a figure SPEC sets no target for.
