@@ -11,6 +11,7 @@ const (
 	EBadRequest       = "bad_request"
 	EValidation       = "validation_failed"
 	EUnauthorized     = "unauthorized"
+	EForbidden        = "forbidden"
 	ENotFound         = "not_found"
 	EGone             = "gone"
 	EMethodNotAllowed = "method_not_allowed"

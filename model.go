@@ -29,8 +29,10 @@ type Link struct {
 	ForwardQuery bool       `json:"forward_query"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	MaxClicks    *int64     `json:"max_clicks"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// Tags are lower-case labels to find links by; never nil once read.
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Version orders the writes of links: every create, update and delete
 	// draws a higher one. Caches keep the highest they were given. Not
 	// shown by the API.

@@ -132,6 +132,12 @@ func NormalizeEmail(email string) (string, error) {
 	if at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>\"") {
 		return "", bad
 	}
+	// A domain without a dot (user@localhost, user@nodomain) delivers
+	// nowhere on the public internet, which SPEC 8 asks addresses to reach.
+	if domain := email[at+1:]; !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", bad
+	}
 	return strings.ToLower(email), nil
 }
 
@@ -162,8 +168,11 @@ const base62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // GenerateCode returns a random 7-character base62 code drawn from crypto/rand.
 // Rejection sampling keeps every character uniformly likely.
-func GenerateCode() string {
-	var out [GeneratedCodeLen]byte
+func GenerateCode() string { return randomBase62(GeneratedCodeLen) }
+
+// randomBase62 returns n base62 characters drawn from crypto/rand.
+func randomBase62(length int) string {
+	out := make([]byte, length)
 	var buf [32]byte
 	n := 0
 	for n < len(out) {
@@ -179,7 +188,7 @@ func GenerateCode() string {
 			}
 		}
 	}
-	return string(out[:])
+	return string(out)
 }
 
 // ValidateEventType returns a validation error unless t is 1-64 characters of

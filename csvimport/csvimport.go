@@ -63,6 +63,13 @@ type Options struct {
 	// ShortURLs refuses links whose target is one of this service's own
 	// short links; the zero value refuses none.
 	ShortURLs rebound.ShortURLBase
+	// Owner, when set, owns every imported link (an author key's import): a
+	// row without user_id gets it, and a row naming another user is
+	// reported, not imported.
+	Owner *int64
+	// Actor, when set, is recorded as details.actor of imported events that
+	// do not name one already: the key that imported them.
+	Actor json.RawMessage
 }
 
 var requiredColumns = map[Kind][]string{
@@ -226,11 +233,17 @@ func (b *batcher) add(ctx context.Context, line int, r record) error {
 	case Links:
 		var l postgres.ImportLink
 		if l, err = parseLink(line, r, b.opts.ShortURLs); err == nil {
+			err = b.own(&l)
+		}
+		if err == nil {
 			b.links = append(b.links, l)
 		}
 	case Events:
 		var e postgres.ImportEvent
 		if e, err = parseEvent(line, r); err == nil {
+			e.Details, err = addActor(e.Details, b.opts.Actor)
+		}
+		if err == nil {
 			b.events = append(b.events, e)
 		}
 	}
@@ -242,6 +255,39 @@ func (b *batcher) add(ctx context.Context, line int, r record) error {
 		return b.flush(ctx)
 	}
 	return nil
+}
+
+// own gives a link row to the import's owner, if it has one.
+func (b *batcher) own(l *postgres.ImportLink) error {
+	switch o := b.opts.Owner; {
+	case o == nil:
+	case l.UserID == nil:
+		l.UserID = o
+	case *l.UserID != *o:
+		return rebound.FieldErrorf(rebound.EForbidden, "user_id", "user_id %d is not this key's user", *l.UserID)
+	}
+	return nil
+}
+
+// addActor sets details.actor to actor unless details names one already
+// (history imported from elsewhere keeps its own).
+func addActor(details []byte, actor json.RawMessage) ([]byte, error) {
+	if len(actor) == 0 {
+		return details, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(details, &m); err != nil {
+		return nil, rebound.FieldErrorf(rebound.EValidation, "details", "details must be a JSON object")
+	}
+	if _, ok := m["actor"]; ok {
+		return details, nil
+	}
+	m["actor"] = actor
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode event details: %w", err)
+	}
+	return b, nil
 }
 
 func (b *batcher) flush(ctx context.Context) error {
@@ -389,6 +435,11 @@ func parseLink(line int, r record, shortURLs rebound.ShortURLBase) (postgres.Imp
 	}
 	if l.IsActive, err = r.boolean("is_active", true); err != nil {
 		return l, err
+	}
+	if t := r.get("tags"); t != "" {
+		if l.Tags, err = rebound.NormalizeTags(strings.Split(t, rebound.TagSeparator), "tags"); err != nil {
+			return l, err
+		}
 	}
 	if l.CreatedAt, err = r.time("created_at"); err != nil {
 		return l, err

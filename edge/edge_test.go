@@ -66,7 +66,7 @@ func TestNotFoundAndGone(t *testing.T) {
 	h.link(postgres.NewLink{ShortCode: "off", OriginalURL: "https://example.com/off", IsActive: false})
 	exp := time.Now().Add(-time.Minute)
 	l := h.link(postgres.NewLink{ShortCode: "live", OriginalURL: "https://example.com/l", IsActive: true})
-	if _, _, err := h.db.UpdateLink(context.Background(), l.ID, postgres.LinkPatch{ExpiresAt: postgres.Some(&exp)}); err != nil {
+	if _, _, err := h.db.UpdateLink(context.Background(), l.ID, postgres.LinkPatch{ExpiresAt: postgres.Some(&exp)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, h.get("/nosuchcode"), 404, "not_found")
@@ -332,7 +332,7 @@ func TestInvalidationDropsLocalCopy(t *testing.T) {
 	if a := h.get("/moving"); a.header.Get("Location") != "https://example.com/old" {
 		t.Fatalf("first: %q", a.header.Get("Location"))
 	}
-	_, l2, err := h.db.UpdateLink(context.Background(), l.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://example.com/new")})
+	_, l2, err := h.db.UpdateLink(context.Background(), l.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://example.com/new")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func TestLostSubscriptionShortensTrust(t *testing.T) {
 	})
 	// Changed in Postgres alone: no write-through, no invalidation message.
 	if _, _, err := h.db.UpdateLink(t.Context(), l.ID, postgres.LinkPatch{
-		OriginalURL: postgres.Some("https://example.com/v2")}); err != nil {
+		OriginalURL: postgres.Some("https://example.com/v2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 3*time.Second, "new target despite the hour-long in-process TTL", func() bool {

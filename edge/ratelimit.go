@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"net"
 	"net/netip"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
+
+	"github.com/reboundhq/rebound/internal/clientaddr"
 )
 
 // limiter is the per-client token bucket. It remembers at most a fixed number
@@ -20,7 +21,7 @@ type limiter struct {
 	rate       rate.Limit
 	burst      int
 	clients    *lru.Cache[netip.Addr, *rate.Limiter]
-	trusted    []netip.Prefix
+	trusted    clientaddr.Trusted
 	retryAfter []byte
 }
 
@@ -74,57 +75,18 @@ func (l *limiter) allow(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	}
 	if p.bucket == nil {
 		p.addr = peerAddr(ctx.RemoteIP())
-		p.trusted = l.isTrusted(p.addr)
+		p.trusted = l.trusted.Contains(p.addr)
 		p.bucket = l.bucket(p.addr)
 	}
 	if p.trusted {
 		if xff := ctx.Request.Header.PeekBytes(strXFF); len(xff) > 0 {
-			return l.bucket(l.forwardedClient(p.addr, xff)).AllowN(now, 1)
+			return l.bucket(l.trusted.Client(p.addr, xff)).AllowN(now, 1)
 		}
 	}
 	return p.bucket.AllowN(now, 1)
 }
 
-func (l *limiter) isTrusted(a netip.Addr) bool {
-	for _, p := range l.trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 func peerAddr(remote net.IP) netip.Addr {
 	peer, _ := netip.AddrFromSlice(remote)
 	return peer.Unmap()
-}
-
-// forwardedClient is the nearest X-Forwarded-For entry, of a request from
-// the trusted proxy peer, that is not a trusted proxy itself (entries
-// further left are client-controlled and ignored).
-func (l *limiter) forwardedClient(peer netip.Addr, xff []byte) netip.Addr {
-	client := peer
-	for len(xff) > 0 {
-		i := bytes.LastIndexByte(xff, ',')
-		part := bytes.TrimSpace(xff[i+1:])
-		if i < 0 {
-			xff = nil
-		} else {
-			xff = xff[:i]
-		}
-		// A zone ("%eth0") would make ParseAddr keep a reference to the
-		// header bytes; no proxy sends one, so such an entry ends the walk.
-		if len(part) == 0 || bytes.IndexByte(part, '%') >= 0 {
-			break
-		}
-		a, err := netip.ParseAddr(b2s(part))
-		if err != nil {
-			break
-		}
-		client = a.Unmap()
-		if !l.isTrusted(client) {
-			break
-		}
-	}
-	return client
 }

@@ -29,7 +29,12 @@ func (s *Server) importCSV(kind csvimport.Kind) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		res, err := csvimport.Import(r.Context(), s.store, kind, file, csvimport.Options{Stored: s.sync.importStore(), ShortURLs: s.shortURLs})
+		who := principal(r)
+		opts := csvimport.Options{Stored: s.sync.importStore(), ShortURLs: s.shortURLs, Actor: who.Actor()}
+		if who.Role == rebound.RoleAuthor {
+			opts.Owner = who.UserID
+		}
+		res, err := csvimport.Import(r.Context(), s.store, kind, file, opts)
 		if err != nil {
 			s.writeError(w, r, brokenUpload(err))
 			return

@@ -77,6 +77,8 @@ func typeName(v any) string {
 		return "an integer"
 	case *bool:
 		return "true or false"
+	case *[]string:
+		return "a list of strings"
 	}
 	return "a valid value"
 }
@@ -192,6 +194,65 @@ func (q *query) str(name string) *string {
 		return nil
 	}
 	return &v
+}
+
+// tags reads a repeatable tag filter (?tag=a&tag=b), lower-cased; empty
+// values are no filter.
+func (q *query) tags(name string) []string {
+	var out []string
+	for _, v := range q.r.URL.Query()[name] {
+		if v == "" {
+			continue
+		}
+		t := strings.ToLower(v)
+		if !rebound.ValidTag(t) {
+			q.fail(name, "must be 1 to 64 of a-z, 0-9, '_' and '-'")
+			return nil
+		}
+		out = append(out, t)
+	}
+	if len(out) > rebound.MaxTags {
+		q.fail(name, "may be given at most 20 times")
+		return nil
+	}
+	return out
+}
+
+// maxSearchLen bounds a search text: longer ones match no link that fits
+// the URL limit, and would only cost the trigram index work.
+const maxSearchLen = 256
+
+// search reads a search text: valid UTF-8 of at most 256 bytes, without
+// control characters (none can be in a code, URL or title).
+func (q *query) search(name string) *string {
+	v := q.str(name)
+	if v == nil {
+		return nil
+	}
+	if len(*v) > maxSearchLen {
+		q.fail(name, "must be at most 256 bytes")
+		return nil
+	}
+	for _, r := range *v {
+		if r < ' ' || r == 0x7f {
+			q.fail(name, "must not contain control characters")
+			return nil
+		}
+	}
+	return v
+}
+
+// sort reads a link order: created_at, -created_at (the default), clicks
+// or -clicks.
+func (q *query) sort(name string) postgres.LinkSort {
+	switch v := postgres.LinkSort(q.r.URL.Query().Get(name)); v {
+	case "":
+		return postgres.SortNewest
+	case postgres.SortNewest, postgres.SortOldest, postgres.SortMostClicks, postgres.SortFewest:
+		return v
+	}
+	q.fail(name, "must be created_at, -created_at, clicks or -clicks")
+	return postgres.SortNewest
 }
 
 func (q *query) page() rebound.Page {

@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/reboundhq/rebound"
@@ -16,6 +17,9 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := eventFields(o)
+	if err == nil {
+		e.Details, err = withActor(e.Details, principal(r).Actor())
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -82,4 +86,21 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, list[rebound.Event]{Data: events, Page: p.Page, PerPage: p.PerPage, Total: total})
+}
+
+// withActor sets details.actor: who caused the event, in place of anything
+// the client put there, since a client may not speak for another key.
+func withActor(details json.RawMessage, actor json.RawMessage) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(details) > 0 {
+		if err := json.Unmarshal(details, &m); err != nil {
+			return nil, rebound.FieldErrorf(rebound.EBadRequest, "details", "details must be a JSON object")
+		}
+	}
+	m["actor"] = actor
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode event details: %w", err)
+	}
+	return b, nil
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/origin"
@@ -28,12 +30,30 @@ type env struct {
 	db    *postgres.DB
 	cache *cache.Client
 	srv   *origin.Server
+	dsn   string // set by newEnv
+	pool  *pgxpool.Pool
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, adjust ...func(*origin.Options)) *env {
 	t.Helper()
-	db, _ := testenv.NewDB(t)
-	return serveEnv(t, db, testenv.NewCache(t))
+	db, dsn := testenv.NewDB(t)
+	e := serveEnv(t, db, testenv.NewCache(t), adjust...)
+	e.dsn = dsn
+	return e
+}
+
+// pg is a pool on the test's database, for checking what the API stored.
+func (e *env) pg() *pgxpool.Pool {
+	e.t.Helper()
+	if e.pool == nil {
+		p, err := pgxpool.New(context.Background(), e.dsn)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(p.Close)
+		e.pool = p
+	}
+	return e.pool
 }
 
 // serveEnv serves an origin on the given store and cache (behind a fault

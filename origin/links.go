@@ -50,6 +50,14 @@ func (s *Server) linkPatch(o object) (postgres.LinkPatch, error) {
 	if p.MaxClicks, err = get[*int64](o, "max_clicks"); err != nil {
 		return p, err
 	}
+	if p.Tags, err = get[[]string](o, "tags"); err != nil {
+		return p, err
+	}
+	if p.Tags.Set {
+		if p.Tags.Value, err = rebound.NormalizeTags(p.Tags.Value, "tags"); err != nil {
+			return p, err
+		}
+	}
 	switch {
 	case p.OriginalURL.Set:
 		if err := s.shortURLs.ValidateOriginalURL(p.OriginalURL.Value); err != nil {
@@ -99,10 +107,19 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rebound.FieldErrorf(rebound.EValidation, "expires_at", "expires_at must be in the future"))
 		return
 	}
+	who := principal(r)
+	if who.Role == rebound.RoleAuthor {
+		if !p.UserID.Set {
+			p.UserID = postgres.Some(who.UserID)
+		} else if !who.Owns(p.UserID.Value) {
+			s.writeError(w, r, rebound.FieldErrorf(rebound.EForbidden, "user_id", "an author key creates links of its own user only"))
+			return
+		}
+	}
 	in := postgres.NewLink{
 		UserID: p.UserID.Value, ShortCode: p.ShortCode.Value, OriginalURL: p.OriginalURL.Value, Title: p.Title.Value,
 		IsActive: true, RedirectType: 302, ForwardQuery: p.ForwardQuery.Value, ExpiresAt: p.ExpiresAt.Value,
-		MaxClicks: p.MaxClicks.Value,
+		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Actor: who.Actor(),
 	}
 	if p.IsActive.Set {
 		in.IsActive = p.IsActive.Value
@@ -121,38 +138,61 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
-	f := postgres.LinkFilter{UserID: q.id("user_id"), IsActive: q.boolean("is_active"), ShortCode: q.str("short_code")}
+	f := postgres.LinkFilter{UserID: q.id("user_id"), IsActive: q.boolean("is_active"), ShortCode: q.str("short_code"),
+		Tags: q.tags("tag"), Query: q.search("q")}
+	sort := q.sort("sort")
 	p := q.page()
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return
 	}
-	links, total, err := s.store.ListLinks(r.Context(), f, p)
+	out := list[linkJSON]{Data: []linkJSON{}, Page: p.Page, PerPage: p.PerPage}
+	if who := principal(r); who.Role == rebound.RoleAuthor {
+		// An author lists its own user's links; another user's are, to it,
+		// absent: an empty list, not an error.
+		if f.UserID != nil && !who.Owns(f.UserID) {
+			writeJSON(w, http.StatusOK, out)
+			return
+		}
+		f.UserID = who.UserID
+	}
+	links, total, err := s.store.ListLinks(r.Context(), f, sort, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := list[linkJSON]{Data: make([]linkJSON, len(links)), Page: p.Page, PerPage: p.PerPage, Total: total}
-	for i, l := range links {
-		out.Data[i] = s.linkJSON(l)
+	out.Total = total
+	for _, l := range links {
+		out.Data = append(out.Data, s.linkJSON(l))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
+// ownLink loads the link of the request's {id}: not_found when there is none
+// or when it belongs, to an author, to another user.
+func (s *Server) ownLink(r *http.Request) (rebound.Link, error) {
 	id, err := pathID(r, "url")
-	if err == nil {
-		var l rebound.Link
-		if l, err = s.store.GetLink(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, s.linkJSON(l))
-			return
-		}
+	if err != nil {
+		return rebound.Link{}, err
 	}
-	s.writeError(w, r, err)
+	l, err := s.store.GetLink(r.Context(), id)
+	if err == nil && !principal(r).Owns(l.UserID) {
+		return rebound.Link{}, rebound.Errorf(rebound.ENotFound, "url not found")
+	}
+	return l, err
+}
+
+func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
+	l, err := s.ownLink(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.linkJSON(l))
 }
 
 func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "url")
+	l, err := s.ownLink(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -167,7 +207,12 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	before, after, err := s.store.UpdateLink(r.Context(), id, p)
+	who := principal(r)
+	if p.UserID.Set && !who.Owns(p.UserID.Value) {
+		s.writeError(w, r, rebound.FieldErrorf(rebound.EForbidden, "user_id", "an author key cannot give a link to another user"))
+		return
+	}
+	before, after, err := s.store.UpdateLink(r.Context(), l.ID, p, who.Actor())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -177,12 +222,10 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "url")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	l, err := s.ownLink(r)
+	if err == nil {
+		l, err = s.store.DeleteLink(r.Context(), l.ID, principal(r).Actor())
 	}
-	l, err := s.store.DeleteLink(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -192,15 +235,32 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "url")
+	l, err := s.ownLink(r)
 	if err == nil {
 		var st rebound.LinkStats
-		if st, err = s.store.LinkStats(r.Context(), id); err == nil {
+		if st, err = s.store.LinkStats(r.Context(), l.ID); err == nil {
 			writeJSON(w, http.StatusOK, st)
 			return
 		}
 	}
 	s.writeError(w, r, err)
+}
+
+// listTags answers every tag in use with its links and clicks; an author's
+// own links' only.
+func (s *Server) listTags(w http.ResponseWriter, r *http.Request) {
+	var user *int64
+	if who := principal(r); who.Role == rebound.RoleAuthor {
+		user = who.UserID
+	}
+	tags, err := s.store.Tags(r.Context(), user)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Data []postgres.TagCount `json:"data"`
+	}{tags})
 }
 
 // redirect is the slow path of a redirect, through the origin and Postgres.

@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	rebound.EBadRequest:       http.StatusBadRequest,
 	rebound.EValidation:       http.StatusBadRequest,
 	rebound.EUnauthorized:     http.StatusUnauthorized,
+	rebound.EForbidden:        http.StatusForbidden,
 	rebound.ENotFound:         http.StatusNotFound,
 	rebound.EGone:             http.StatusNotFound,
 	rebound.EMethodNotAllowed: http.StatusMethodNotAllowed,
@@ -64,7 +65,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "request failed: a dependency is unavailable", "err", err,
 			"method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()))
 	}
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, errorBody{

@@ -7,13 +7,14 @@ package origin
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"slices"
@@ -45,9 +46,14 @@ type Store interface {
 	GetLink(ctx context.Context, id int64) (rebound.Link, error)
 	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
 	LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error)
-	ListLinks(ctx context.Context, f postgres.LinkFilter, p rebound.Page) ([]rebound.Link, int64, error)
-	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch) (before, after rebound.Link, err error)
-	DeleteLink(ctx context.Context, id int64) (rebound.Link, error)
+	ListLinks(ctx context.Context, f postgres.LinkFilter, sort postgres.LinkSort, p rebound.Page) ([]rebound.Link, int64, error)
+	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch, actor json.RawMessage) (before, after rebound.Link, err error)
+	DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (rebound.Link, error)
+	Tags(ctx context.Context, userID *int64) ([]postgres.TagCount, error)
+	KeyStore
+	CreateKey(ctx context.Context, in postgres.NewKey) (rebound.APIKey, error)
+	ListKeys(ctx context.Context, p rebound.Page) ([]rebound.APIKey, int64, error)
+	RevokeKey(ctx context.Context, id int64) (rebound.APIKey, error)
 	CreateEvent(ctx context.Context, e rebound.Event) (rebound.Event, error)
 	ListEvents(ctx context.Context, f postgres.EventFilter, p rebound.Page) ([]rebound.Event, int64, error)
 	LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error)
@@ -61,12 +67,18 @@ type Options struct {
 	Store     Store
 	Cache     *cache.Client
 	PublicURL string   // base of short_url, without a trailing slash
-	Tokens    []string // bearer tokens; empty means no authentication
-	Logger    *slog.Logger
-	Registry  *prometheus.Registry // where metrics go; a new one when nil
+	Tokens    []string // admin bearer tokens; empty means no authentication
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for the limit on failed authentications.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Registry       *prometheus.Registry // where metrics go; a new one when nil
 	// PermanentMaxAge is the Cache-Control max-age of the slow path's 301
 	// and 308 redirects, as at the edge; zero is max-age=0.
 	PermanentMaxAge time.Duration
+	// KeyUseFlushInterval is how often API keys' last use is written to
+	// Postgres; 5 s when zero.
+	KeyUseFlushInterval time.Duration
 }
 
 // Server is the origin's HTTP handler and its background work.
@@ -77,7 +89,7 @@ type Server struct {
 	// shortURLs builds the links' short URLs and refuses link targets that
 	// are among them.
 	shortURLs rebound.ShortURLBase
-	tokens    [][]byte
+	auth      *authenticator
 	log       *slog.Logger
 	registry  *prometheus.Registry
 	metrics   *metrics
@@ -89,12 +101,43 @@ type Server struct {
 	permanentMaxAge time.Duration
 }
 
-// route is one path of the API and the handler of each method on it.
+// route is one path of the API and the endpoint of each method on it.
 type route struct {
 	pattern string
 	public  bool // served without a token
-	methods map[string]http.HandlerFunc
+	methods map[string]endpoint
 }
+
+// endpoint is a method's handler and the roles that may call it. Handlers
+// narrow an author further to its own user's links.
+type endpoint struct {
+	handler http.HandlerFunc
+	roles   roleSet
+}
+
+// roleSet is a set of roles.
+type roleSet uint8
+
+const (
+	admins roleSet = 1 << iota
+	readers
+	authors
+	everyone = admins | readers | authors
+)
+
+func (rs roleSet) has(r rebound.Role) bool {
+	switch r {
+	case rebound.RoleAdmin:
+		return rs&admins != 0
+	case rebound.RoleReader:
+		return rs&readers != 0
+	case rebound.RoleAuthor:
+		return rs&authors != 0
+	}
+	return false
+}
+
+func to(h http.HandlerFunc, roles roleSet) endpoint { return endpoint{handler: h, roles: roles} }
 
 // New builds the origin's handler.
 func New(opts Options) *Server {
@@ -109,31 +152,39 @@ func New(opts Options) *Server {
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
-	for _, t := range opts.Tokens {
-		s.tokens = append(s.tokens, []byte(t))
+	s.auth = newAuthenticator(opts.Tokens, opts.Store, opts.TrustedProxies, s.log)
+	if opts.KeyUseFlushInterval > 0 {
+		s.auth.flushEvery = opts.KeyUseFlushInterval
 	}
 	s.metrics = newMetrics(s.registry)
 	s.sync = newCacheSync(opts.Store, opts.Cache, s.log)
 	s.sync.gauge = s.metrics.syncPending
 	s.metrics.watchBreaker(s.registry, s.sync.breaker)
 	s.edgeID = randomID()
+	metricsHandler := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP
+	// Who may call what (SPEC 8); docs/api.md has the same table, and
+	// TestRoleTable walks it.
 	s.routes = []route{
-		{pattern: "/health", public: true, methods: map[string]http.HandlerFunc{"GET": s.health}},
-		{pattern: "/metrics", public: true, methods: map[string]http.HandlerFunc{
-			"GET": promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP}},
-		{pattern: "/openapi.json", public: true, methods: map[string]http.HandlerFunc{"GET": serveOpenAPI}},
-		{pattern: "/users", methods: map[string]http.HandlerFunc{"GET": s.listUsers, "POST": s.createUser}},
-		{pattern: "/users/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Users)}},
-		{pattern: "/users/{id}", methods: map[string]http.HandlerFunc{
-			"GET": s.getUser, "PUT": s.updateUser, "PATCH": s.updateUser, "DELETE": s.deleteUser}},
-		{pattern: "/urls", methods: map[string]http.HandlerFunc{"GET": s.listLinks, "POST": s.createLink}},
-		{pattern: "/urls/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Links)}},
-		{pattern: "/urls/{id}", methods: map[string]http.HandlerFunc{
-			"GET": s.getLink, "PUT": s.updateLink, "PATCH": s.updateLink, "DELETE": s.deleteLink}},
-		{pattern: "/urls/{id}/stats", methods: map[string]http.HandlerFunc{"GET": s.linkStats}},
-		{pattern: "/urls/{short_code}/redirect", public: true, methods: map[string]http.HandlerFunc{"GET": s.redirect}},
-		{pattern: "/events", methods: map[string]http.HandlerFunc{"GET": s.listEvents, "POST": s.createEvent}},
-		{pattern: "/events/bulk", methods: map[string]http.HandlerFunc{"POST": s.importCSV(csvimport.Events)}},
+		{pattern: "/health", public: true, methods: map[string]endpoint{"GET": to(s.health, everyone)}},
+		{pattern: "/metrics", public: true, methods: map[string]endpoint{"GET": to(metricsHandler, everyone)}},
+		{pattern: "/openapi.json", public: true, methods: map[string]endpoint{"GET": to(serveOpenAPI, everyone)}},
+		{pattern: "/users", methods: map[string]endpoint{"GET": to(s.listUsers, admins|readers), "POST": to(s.createUser, admins)}},
+		{pattern: "/users/bulk", methods: map[string]endpoint{"POST": to(s.importCSV(csvimport.Users), admins)}},
+		{pattern: "/users/{id}", methods: map[string]endpoint{
+			"GET": to(s.getUser, everyone), "PUT": to(s.updateUser, admins), "PATCH": to(s.updateUser, admins),
+			"DELETE": to(s.deleteUser, admins)}},
+		{pattern: "/urls", methods: map[string]endpoint{"GET": to(s.listLinks, everyone), "POST": to(s.createLink, admins|authors)}},
+		{pattern: "/urls/bulk", methods: map[string]endpoint{"POST": to(s.importCSV(csvimport.Links), admins|authors)}},
+		{pattern: "/urls/{id}", methods: map[string]endpoint{
+			"GET": to(s.getLink, everyone), "PUT": to(s.updateLink, admins|authors), "PATCH": to(s.updateLink, admins|authors),
+			"DELETE": to(s.deleteLink, admins|authors)}},
+		{pattern: "/urls/{id}/stats", methods: map[string]endpoint{"GET": to(s.linkStats, everyone)}},
+		{pattern: "/urls/{short_code}/redirect", public: true, methods: map[string]endpoint{"GET": to(s.redirect, everyone)}},
+		{pattern: "/tags", methods: map[string]endpoint{"GET": to(s.listTags, everyone)}},
+		{pattern: "/events", methods: map[string]endpoint{"GET": to(s.listEvents, admins|readers), "POST": to(s.createEvent, admins)}},
+		{pattern: "/events/bulk", methods: map[string]endpoint{"POST": to(s.importCSV(csvimport.Events), admins)}},
+		{pattern: "/keys", methods: map[string]endpoint{"GET": to(s.listKeys, admins), "POST": to(s.createKey, admins)}},
+		{pattern: "/keys/{id}", methods: map[string]endpoint{"DELETE": to(s.revokeKey, admins)}},
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.dispatch(rt))
@@ -157,14 +208,17 @@ func (s *Server) Routes() [][2]string {
 }
 
 // Run does the origin's background work until ctx ends: retrying cache
-// writes that failed, and moving clicks from the Redis stream to Postgres.
+// writes that failed, moving clicks from the Redis stream to Postgres, and
+// recording when API keys were last used.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { defer func() { done <- struct{}{} }(); s.sync.run(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.watchClickLag(ctx) }()
+	go func() { defer func() { done <- struct{}{} }(); s.auth.flushUse(ctx) }()
 	s.consumeClicks(ctx)
-	<-done
-	<-done
+	for range cap(done) {
+		<-done
+	}
 }
 
 // ServeHTTP serves the API with recovery, request ids, metrics and access logs.
@@ -213,7 +267,7 @@ func (s *Server) dispatch(rt route) http.Handler {
 	for m := range rt.methods {
 		allowed = append(allowed, m)
 	}
-	if rt.methods["GET"] != nil {
+	if _, ok := rt.methods["GET"]; ok {
 		allowed = append(allowed, "HEAD")
 	}
 	slices.Sort(allowed)
@@ -223,37 +277,51 @@ func (s *Server) dispatch(rt route) http.Handler {
 		if method == http.MethodHead {
 			method = http.MethodGet
 		}
-		h := rt.methods[method]
-		if h == nil {
+		ep, ok := rt.methods[method]
+		if !ok {
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, rebound.Errorf(rebound.EMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, rt.pattern, allow))
 			return
 		}
-		if !rt.public && !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rebound"`)
-			s.writeError(w, r, rebound.Errorf(rebound.EUnauthorized, "a valid Authorization: Bearer token is required"))
-			return
+		if !rt.public {
+			p, err := s.auth.authenticate(r)
+			switch rebound.ErrorCode(err) {
+			case "":
+			case rebound.EUnauthorized:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="rebound"`)
+				s.writeError(w, r, err)
+				return
+			case rebound.ERateLimited:
+				w.Header().Set("Retry-After", retryAfterSeconds)
+				s.writeError(w, r, err)
+				return
+			default:
+				s.writeError(w, r, err)
+				return
+			}
+			if !ep.roles.has(p.Role) {
+				s.writeError(w, r, rebound.Errorf(rebound.EForbidden, "a key with the %s role may not %s %s", p.Role, method, rt.pattern))
+				return
+			}
+			r = r.WithContext(withPrincipal(r.Context(), p))
 		}
-		h(w, r)
+		ep.handler(w, r)
 	})
 }
 
-// authorized compares the bearer token with every configured token in
-// constant time, so timing reveals neither which token nor how much matched.
-func (s *Server) authorized(r *http.Request) bool {
-	if len(s.tokens) == 0 {
-		return true
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p rebound.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// principal is who the request acts as; on a public route, nobody in
+// particular (an anonymous admin, who owns nothing it could be denied).
+func principal(r *http.Request) rebound.Principal {
+	if p, ok := r.Context().Value(principalKey{}).(rebound.Principal); ok {
+		return p
 	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	given := []byte(strings.TrimSpace(token))
-	match := 0
-	for _, t := range s.tokens {
-		match |= subtle.ConstantTimeCompare(given, t)
-	}
-	return match == 1
+	return rebound.Principal{Role: rebound.RoleAdmin, Anonymous: true}
 }
 
 type statusRecorder struct {

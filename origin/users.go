@@ -76,6 +76,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "user")
+	// An author may read its own user, no other (SPEC 8: 403, not 404).
+	if who := principal(r); err == nil && !who.Owns(&id) {
+		err = rebound.Errorf(rebound.EForbidden, "an author key may read its own user only")
+	}
 	if err == nil {
 		var u rebound.User
 		if u, err = s.store.GetUser(r.Context(), id); err == nil {

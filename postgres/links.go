@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,7 @@ import (
 // A delete returns linkFields and a fresh version for the code's tombstone.
 const (
 	linkFields = `id, user_id, short_code, original_url, title, is_active, redirect_type,
-	forward_query, expires_at, max_clicks, created_at, updated_at`
+	forward_query, expires_at, max_clicks, tags, created_at, updated_at`
 	linkColumns = linkFields + `, version`
 )
 
@@ -24,8 +25,11 @@ func scanLink(row pgx.Row) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
 	err := row.Scan(&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.CreatedAt, &l.UpdatedAt, &l.Version)
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &l.Version)
 	l.RedirectType = int(rt)
+	if l.Tags == nil {
+		l.Tags = []string{}
+	}
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	if l.ExpiresAt != nil {
 		t := l.ExpiresAt.UTC()
@@ -56,6 +60,7 @@ type LinkPatch struct {
 	ForwardQuery Opt[bool]
 	ExpiresAt    Opt[*time.Time]
 	MaxClicks    Opt[*int64]
+	Tags         Opt[[]string]
 }
 
 // NewLink is a link to create. An empty ShortCode asks for a generated one.
@@ -69,6 +74,9 @@ type NewLink struct {
 	ForwardQuery bool
 	ExpiresAt    *time.Time
 	MaxClicks    *int64
+	Tags         []string
+	// Actor is recorded as the created event's details.actor when set.
+	Actor json.RawMessage
 }
 
 // maxCodeAttempts bounds retries of a generated code that collided. With 62^7
@@ -89,15 +97,16 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 		// atomically without a transaction of their own.
 		l, err := scanLink(db.pool.QueryRow(ctx, `WITH link AS (
 				INSERT INTO urls
-				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+linkColumns+`
+				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12) RETURNING `+linkColumns+`
 			), event AS (
 				INSERT INTO events (url_id, user_id, event_type, details)
-				SELECT id, user_id, $10, jsonb_build_object('short_code', short_code, 'original_url', original_url) FROM link
+				SELECT id, user_id, $10, jsonb_strip_nulls(jsonb_build_object('short_code', short_code,
+					'original_url', original_url, 'actor', $11::jsonb)) FROM link
 			)
 			SELECT `+linkColumns+` FROM link`,
 			in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
-			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated))
+			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags)))
 		err = translate(err, "create link")
 		if generated && attempt < maxCodeAttempts && rebound.ErrorCode(err) == rebound.EConflict &&
 			rebound.ErrorField(err) == "short_code" {
@@ -143,21 +152,75 @@ func (db *DB) LinksByCodes(ctx context.Context, codes []string) (map[string]rebo
 	return byCode, nil
 }
 
-// LinkFilter narrows a link listing; nil fields do not filter.
+// LinkFilter narrows a link listing; nil and empty fields do not filter.
 type LinkFilter struct {
 	UserID    *int64
 	IsActive  *bool
 	ShortCode *string
+	// Tags keeps links that have every one of them.
+	Tags []string
+	// Query keeps links whose short_code, original_url or title holds it,
+	// ignoring case.
+	Query *string
 }
 
-// ListLinks returns one page of links ordered by id, and the total matching.
-func (db *DB) ListLinks(ctx context.Context, f LinkFilter, p rebound.Page) ([]rebound.Link, int64, error) {
+// LinkSort orders a link listing.
+type LinkSort string
+
+// The orders of a link listing; the default is the newest first.
+const (
+	SortNewest     LinkSort = "-created_at"
+	SortOldest     LinkSort = "created_at"
+	SortMostClicks LinkSort = "-clicks"
+	SortFewest     LinkSort = "clicks"
+)
+
+// linkOrders are the ORDER BY clauses of each sort, each ending in a unique
+// key so that pages do not overlap.
+var linkOrders = map[LinkSort]string{
+	SortNewest:     "u.created_at DESC, u.id DESC",
+	SortOldest:     "u.created_at, u.id",
+	SortMostClicks: "coalesce(t.clicks, 0) DESC, u.id DESC",
+	SortFewest:     "coalesce(t.clicks, 0), u.id",
+}
+
+// searchExpr is the expression urls_search_idx indexes (migration 000004).
+const searchExpr = `(u.short_code || E'\n' || u.original_url || E'\n' || coalesce(u.title, ''))`
+
+// likePattern escapes LIKE's wildcards in s and wraps it for a substring match.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// ListLinks returns one page of links in the given order (newest first when
+// empty), and the total matching.
+func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebound.Page) ([]rebound.Link, int64, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	const where = ` WHERE ($1::bigint IS NULL OR user_id = $1) AND ($2::boolean IS NULL OR is_active = $2)
-		AND ($3::text IS NULL OR short_code = $3)`
-	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+" FROM urls"+where+" ORDER BY id LIMIT $4 OFFSET $5",
-		f.UserID, f.IsActive, f.ShortCode, p.PerPage, p.Offset())
+	order, ok := linkOrders[sort]
+	if !ok {
+		order = linkOrders[SortNewest]
+	}
+	var pattern *string
+	if f.Query != nil {
+		lp := likePattern(*f.Query)
+		pattern = &lp
+	}
+	var tags []string
+	if len(f.Tags) > 0 {
+		tags = f.Tags
+	}
+	const where = ` WHERE ($1::bigint IS NULL OR u.user_id = $1) AND ($2::boolean IS NULL OR u.is_active = $2)
+		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)
+		AND ($5::text IS NULL OR ` + searchExpr + ` ILIKE $5)`
+	join := ""
+	if strings.Contains(order, "t.clicks") {
+		join = " LEFT JOIN url_click_totals t ON t.url_id = u.id"
+	}
+	cols := "u." + strings.ReplaceAll(linkColumns, ", ", ", u.")
+	rows, err := db.pool.Query(ctx, "SELECT "+cols+" FROM urls u"+join+where+" ORDER BY "+order+" LIMIT $6 OFFSET $7",
+		f.UserID, f.IsActive, f.ShortCode, tags, pattern, p.PerPage, p.Offset())
 	if err != nil {
 		return nil, 0, translate(err, "list links")
 	}
@@ -166,7 +229,7 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, p rebound.Page) ([]re
 		return nil, 0, translate(err, "list links")
 	}
 	var total int64
-	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM urls"+where, f.UserID, f.IsActive, f.ShortCode).Scan(&total); err != nil {
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM urls u"+where, f.UserID, f.IsActive, f.ShortCode, tags, pattern).Scan(&total); err != nil {
 		return nil, 0, translate(err, "count links")
 	}
 	if links == nil {
@@ -175,11 +238,41 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, p rebound.Page) ([]re
 	return links, total, nil
 }
 
+// TagCount is one tag, the links that carry it and their clicks.
+type TagCount struct {
+	Tag    string `json:"tag"`
+	Links  int64  `json:"links"`
+	Clicks int64  `json:"clicks"`
+}
+
+// Tags returns every tag in use (by userID's links only, when not nil), the
+// most used first.
+func (db *DB) Tags(ctx context.Context, userID *int64) ([]TagCount, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	rows, err := db.pool.Query(ctx, `SELECT tag, count(*), coalesce(sum(t.clicks), 0)::bigint
+		FROM urls u CROSS JOIN LATERAL unnest(u.tags) AS tag LEFT JOIN url_click_totals t ON t.url_id = u.id
+		WHERE u.tags <> '{}' AND ($1::bigint IS NULL OR u.user_id = $1)
+		GROUP BY tag ORDER BY count(*) DESC, tag`, userID)
+	if err != nil {
+		return nil, translate(err, "list tags")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TagCount, error) {
+		var c TagCount
+		err := r.Scan(&c.Tag, &c.Links, &c.Clicks)
+		return c, err
+	})
+	if out == nil {
+		out = []TagCount{}
+	}
+	return out, translate(err, "list tags")
+}
+
 // UpdateLink applies p to the link with id and writes an "updated" event (or
 // "deactivated" when the change turns the link off), in one transaction that
 // also queues the link's codes (old and new) on the cache outbox. It returns
 // the link before and after the change.
-func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, after rebound.Link, err error) {
+func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.RawMessage) (before, after rebound.Link, err error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
@@ -198,11 +291,12 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, af
 		apply(&after.ForwardQuery, p.ForwardQuery, "forward_query", changes)
 		apply(&after.ExpiresAt, p.ExpiresAt, "expires_at", changes)
 		apply(&after.MaxClicks, p.MaxClicks, "max_clicks", changes)
+		apply(&after.Tags, p.Tags, "tags", changes)
 		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
 			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
-			updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
+			tags = $11, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
 			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
-			after.ForwardQuery, after.ExpiresAt, after.MaxClicks))
+			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags)))
 		if err != nil {
 			return translate(err, "update link")
 		}
@@ -217,9 +311,9 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch) (before, af
 		if before.IsActive && !after.IsActive {
 			kind = rebound.EventDeactivated
 		}
-		return insertEvent(ctx, tx, &after.ID, after.UserID, kind, map[string]any{
+		return insertEvent(ctx, tx, &after.ID, after.UserID, kind, withActor(map[string]any{
 			"short_code": after.ShortCode, "changes": changes,
-		})
+		}, actor))
 	})
 	return before, after, err
 }
@@ -236,7 +330,7 @@ func apply[T any](dst *T, o Opt[T], name string, changes map[string]any) {
 // DeleteLink deletes a link and writes its "deleted" event in one
 // transaction, which also queues its code on the cache outbox. It returns
 // the deleted link, with the version of its deletion.
-func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
+func (db *DB) DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	var l rebound.Link
@@ -249,9 +343,9 @@ func (db *DB) DeleteLink(ctx context.Context, id int64) (rebound.Link, error) {
 		if err := queueCacheWrites(ctx, tx, l.Version, l.ShortCode); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventDeleted, map[string]any{
+		return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventDeleted, withActor(map[string]any{
 			"short_code": l.ShortCode, "original_url": l.OriginalURL,
-		})
+		}, actor))
 	})
 	return l, err
 }
@@ -264,6 +358,31 @@ func insertEvent(ctx context.Context, tx pgx.Tx, urlID, userID *int64, kind stri
 	_, err = tx.Exec(ctx, "INSERT INTO events (url_id, user_id, event_type, details) VALUES ($1, $2, $3, $4)",
 		urlID, userID, kind, b)
 	return translate(err, "write "+kind+" event")
+}
+
+// withActor adds details.actor when actor is set.
+func withActor(details map[string]any, actor json.RawMessage) map[string]any {
+	if len(actor) > 0 {
+		details["actor"] = actor
+	}
+	return details
+}
+
+// nullJSON is a jsonb argument: NULL when b is empty.
+func nullJSON(b json.RawMessage) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// tagsArg is a tags column value: an empty array, never NULL.
+func tagsArg(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
 }
 
 // idString formats an id for messages.

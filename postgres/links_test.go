@@ -30,7 +30,7 @@ func TestLinkVersionsGrowWithEveryWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("create", created.Version)
-	_, updated, err := db.UpdateLink(ctx, created.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://b.org")})
+	_, updated, err := db.UpdateLink(ctx, created.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://b.org")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestLinkVersionsGrowWithEveryWrite(t *testing.T) {
 	if err != nil || read.Version != updated.Version {
 		t.Fatalf("read back version %d (%v), want %d", read.Version, err, updated.Version)
 	}
-	deleted, err := db.DeleteLink(ctx, created.ID)
+	deleted, err := db.DeleteLink(ctx, created.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
 	if m := owed(); len(m) != 0 {
 		t.Fatalf("a create queued %v", m)
 	}
-	_, first, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://b.org")})
+	_, first, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{OriginalURL: postgres.Some("https://b.org")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, renamed, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{ShortCode: postgres.Some("box2")})
+	_, renamed, err := db.UpdateLink(ctx, l.ID, postgres.LinkPatch{ShortCode: postgres.Some("box2")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
 	if m := owed(); len(m) != 0 {
 		t.Fatalf("written codes still owed: %v", m)
 	}
-	deleted, err := db.DeleteLink(ctx, l.ID)
+	deleted, err := db.DeleteLink(ctx, l.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 //	rebound edge                        the redirect server
 //	rebound migrate                     apply database migrations
 //	rebound import users|urls|events F  bulk-import a CSV file
+//	rebound keys create|list|revoke     manage API keys
 //	rebound healthcheck -url URL        probe a /health endpoint (containers)
 //
 // Configuration comes from the environment and an optional .env file.
@@ -32,6 +33,7 @@ commands:
   edge       serve redirects (REBOUND_EDGE_ADDR, default :8080)
   migrate    apply database migrations to DATABASE_URL
   import     bulk-import a CSV file: rebound import users|urls|events FILE.csv
+  keys       manage API keys: rebound keys create|list|revoke
   healthcheck  exit 0 if a /health URL answers 200 (for container health checks)
 
 Run "rebound <command> -h" for a command's flags. Configuration is read from
@@ -63,6 +65,7 @@ var commands = map[string]command{
 	"edge":    runEdge,
 	"migrate": runMigrate,
 	"import":  runImport,
+	"keys":    runKeys,
 	// healthcheck is not in SPEC section 5: container health checks need it.
 	"healthcheck": runHealthcheck,
 }

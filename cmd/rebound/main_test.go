@@ -24,7 +24,7 @@ func TestUsageAndHelp(t *testing.T) {
 	if code := run([]string{"bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
 		t.Fatalf("unknown: %d %q", code, errb.String())
 	}
-	for _, cmd := range []string{"origin", "edge", "migrate", "import", "healthcheck"} {
+	for _, cmd := range []string{"origin", "edge", "migrate", "import", "keys", "healthcheck"} {
 		errb.Reset()
 		if code := run([]string{cmd, "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: rebound "+cmd) {
 			t.Fatalf("%s -h: %d %q", cmd, code, errb.String())

@@ -53,7 +53,8 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	defer c.Redis().Close()
 	reg := prometheus.NewRegistry()
 	srv := origin.New(origin.Options{
-		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, Logger: log, Registry: reg,
+		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, TrustedProxies: cfg.TrustedProxies,
+		Logger: log, Registry: reg,
 		PermanentMaxAge: cfg.PermanentMaxAge,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
