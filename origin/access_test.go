@@ -407,6 +407,30 @@ func TestTagsSearchAndSort(t *testing.T) {
 	if fmt.Sprint(r.json["tags"]) != "[]" {
 		t.Fatalf("cleared tags: %v", r.json["tags"])
 	}
+	tagsNow := func() string {
+		t.Helper()
+		body.Data = nil
+		r := e.do("GET", "/tags", nil)
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(body.Data)
+	}
+	if got := tagsNow(); got != "[{promo 1 2}]" {
+		t.Fatalf("GET /tags after a link's tags were cleared: %s", got)
+	}
+	e.want(e.do("PATCH", "/urls/"+id(c), map[string]any{"tags": []string{"promo", "docs"}}), 200, "")
+	e.want(e.do("DELETE", "/urls/"+id(b), nil), 204, "")
+	if got := tagsNow(); got != "[{docs 1 0} {promo 1 0}]" {
+		t.Fatalf("GET /tags after a retag and a delete: %s", got)
+	}
+	res := e.do("POST", "/urls/bulk", "original_url,tags\nhttps://i.example/1,Docs|new\nhttps://i.example/2,bad tag\n", "Content-Type", "text/csv")
+	if res.num("imported") != 1 || res.num("skipped") != 1 {
+		t.Fatalf("import with tags: %s", res.body)
+	}
+	if got := tagsNow(); got != "[{docs 2 0} {new 1 0} {promo 1 0}]" {
+		t.Fatalf("GET /tags after an import: %s", got)
+	}
 }
 
 func TestBadTagsAndSearches(t *testing.T) {

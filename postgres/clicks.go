@@ -8,13 +8,14 @@ import (
 )
 
 // RecordClicks stores a batch of clicks: the click rows, one "click" event
-// each, the daily counters and the per-link totals, in one statement. A click already stored
+// each, the daily counters, the per-link totals and the per-tag clicks, in
+// one statement. A click already stored
 // (same edge and sequence) is skipped, so redelivering a batch counts nothing
 // twice. Clicks of links deleted meanwhile are dropped. It returns the number
 // of clicks newly stored.
 //
 // Rows are written in key order (clicks by edge and sequence, counters by
-// link and day, totals by link): batches written at once by several origins, or by an edge
+// link and day, totals by link, tags by name): batches written at once by several origins, or by an edge
 // while Redis is down, touch the same counter rows, and taking their locks in
 // whatever order the aggregate produced deadlocked them.
 func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error) {
@@ -56,6 +57,11 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 			INSERT INTO url_click_totals AS tot (url_id, clicks)
 			SELECT url_id, count(*) FROM ins GROUP BY 1 ORDER BY 1
 			ON CONFLICT (url_id) DO UPDATE SET clicks = tot.clicks + EXCLUDED.clicks
+		), tagged AS (
+			INSERT INTO tag_counts AS tc (tag, clicks)
+			SELECT tag, count(*) FROM ins JOIN urls u ON u.id = ins.url_id CROSS JOIN LATERAL unnest(u.tags) AS tag
+			GROUP BY 1 ORDER BY 1
+			ON CONFLICT (tag) DO UPDATE SET clicks = tc.clicks + EXCLUDED.clicks
 		)
 		SELECT count(*) FROM ins`, edge, seq, link, at, ref, bot).Scan(&n)
 	if err != nil {

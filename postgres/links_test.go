@@ -2,9 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
 )
@@ -130,5 +135,74 @@ func TestLinksByCodes(t *testing.T) {
 	}
 	if len(got) != 2 || got["one"].OriginalURL != "https://a.org/one" || got["two"].OriginalURL != "https://a.org/two" || got["two"].Version == 0 {
 		t.Fatalf("links by codes: %+v; want one and two, with their versions", got)
+	}
+}
+
+// TestUnfilteredTotalIsExact: the total of an unfiltered list comes from
+// counters that triggers keep; it must equal the rows after creates,
+// imports (several rows a statement), deletes, and from several
+// connections at once.
+func TestUnfilteredTotalIsExact(t *testing.T) {
+	db, dsn := testenv.NewDB(t)
+	ctx := context.Background()
+	check := func(step string) {
+		t.Helper()
+		_, total, err := db.ListLinks(ctx, postgres.LinkFilter{}, postgres.SortNewest, rebound.Page{Page: 1, PerPage: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var rows int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM urls").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if total != rows {
+			t.Fatalf("%s: total %d, rows %d", step, total, rows)
+		}
+	}
+	check("empty")
+	var wg sync.WaitGroup
+	var ids sync.Map
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				l, err := db.CreateLink(ctx, postgres.NewLink{ShortCode: fmt.Sprintf("c%d-%d", w, i), OriginalURL: "https://a.org", IsActive: true, RedirectType: 302})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids.Store(l.ID, true)
+			}
+		}()
+	}
+	wg.Wait()
+	check("after 80 concurrent creates")
+	rows := make([]postgres.ImportLink, 500)
+	for i := range rows {
+		rows[i] = postgres.ImportLink{Line: i + 2, ShortCode: fmt.Sprintf("imp%d", i), OriginalURL: "https://b.org", IsActive: true}
+	}
+	rows[10].ShortCode = "c0-0" // taken: skipped, not counted
+	if _, _, err := db.ImportLinks(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	check("after an import")
+	n := 0
+	ids.Range(func(k, _ any) bool {
+		if n++; n <= 30 {
+			if _, err := db.DeleteLink(ctx, k.(int64), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return true
+	})
+	check("after deletes")
+	if _, _, err := db.ListLinks(ctx, postgres.LinkFilter{Tags: []string{"x"}}, postgres.SortMostClicks, rebound.Page{Page: 1, PerPage: 5}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,3 +1,9 @@
+DROP TRIGGER urls_counted_update ON urls;
+DROP TRIGGER urls_counted_delete ON urls;
+DROP TRIGGER urls_counted_insert ON urls;
+DROP FUNCTION count_urls();
+DROP TABLE url_counts;
+DROP TABLE tag_counts;
 DROP TABLE url_click_totals;
 DROP INDEX urls_created_at_idx;
 DROP INDEX urls_search_idx;

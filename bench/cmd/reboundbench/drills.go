@@ -234,7 +234,7 @@ func (d *drillRun) seed(ctx context.Context) error {
 // importLinks imports n links with codes prefix+i; started, when not nil,
 // is closed once the upload is streaming.
 func (d *drillRun) importLinks(ctx context.Context, prefix string, n int, started chan<- struct{}) (int64, error) {
-	out, err := uploadLinks(ctx, d.originAddr, drillToken, n, func(dst []byte, i int) []byte {
+	out, err := uploadLinks(ctx, d.originAddr, drillToken, n, "short_code,original_url", func(dst []byte, i int) []byte {
 		return fmt.Appendf(dst, "%s%d,https://example.com/drill/%d\n", prefix, i, i)
 	}, started)
 	return out.Imported, err

@@ -211,11 +211,11 @@ type importResult struct {
 // uploadLinks streams n links to the origin's bulk import as one text/csv
 // upload, never holding the file: row appends line i (without the header).
 // started, when not nil, is closed once the first chunk is on its way.
-func uploadLinks(ctx context.Context, originAddr, token string, n int, row func(dst []byte, i int) []byte,
+func uploadLinks(ctx context.Context, originAddr, token string, n int, header string, row func(dst []byte, i int) []byte,
 	started chan<- struct{}) (importResult, error) {
 	pr, pw := io.Pipe()
 	go func() {
-		buf := append(make([]byte, 0, 64<<10), "short_code,original_url\n"...)
+		buf := append(append(make([]byte, 0, 64<<10), header...), '\n')
 		for i := range n {
 			buf = row(buf, i)
 			if len(buf) > 60<<10 {
