@@ -8,14 +8,13 @@ import (
 )
 
 // RecordClicks stores a batch of clicks: the click rows, one "click" event
-// each, the daily counters, the per-link totals and the per-tag clicks, in
-// one statement. A click already stored
+// each, the daily counters and the per-tag clicks, in one statement. A click already stored
 // (same edge and sequence) is skipped, so redelivering a batch counts nothing
 // twice. Clicks of links deleted meanwhile are dropped. It returns the number
 // of clicks newly stored.
 //
 // Rows are written in key order (clicks by edge and sequence, counters by
-// link and day, totals by link, tags by name): batches written at once by several origins, or by an edge
+// link and day, tags by name): batches written at once by several origins, or by an edge
 // while Redis is down, touch the same counter rows, and taking their locks in
 // whatever order the aggregate produced deadlocked them.
 func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error) {
@@ -44,22 +43,20 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 			ORDER BY t.edge_id, t.seq
 			ON CONFLICT DO NOTHING
 			RETURNING url_id, at, referrer, bot
+		), linked AS (
+			SELECT ins.url_id, ins.at, ins.referrer, ins.bot, u.user_id, u.tags FROM ins JOIN urls u ON u.id = ins.url_id
 		), ev AS (
 			INSERT INTO events (url_id, user_id, event_type, timestamp, details)
-			SELECT ins.url_id, u.user_id, 'click', ins.at, jsonb_build_object('referrer', ins.referrer, 'bot', ins.bot)
-			FROM ins JOIN urls u ON u.id = ins.url_id
+			SELECT url_id, user_id, 'click', at, jsonb_build_object('referrer', referrer, 'bot', bot)
+			FROM linked
 		), daily AS (
 			INSERT INTO url_click_daily AS d (url_id, day, clicks, bots)
 			SELECT url_id, (at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE bot)
 			FROM ins GROUP BY 1, 2 ORDER BY 1, 2
 			ON CONFLICT (url_id, day) DO UPDATE SET clicks = d.clicks + EXCLUDED.clicks, bots = d.bots + EXCLUDED.bots
-		), totals AS (
-			INSERT INTO url_click_totals AS tot (url_id, clicks)
-			SELECT url_id, count(*) FROM ins GROUP BY 1 ORDER BY 1
-			ON CONFLICT (url_id) DO UPDATE SET clicks = tot.clicks + EXCLUDED.clicks
 		), tagged AS (
 			INSERT INTO tag_counts AS tc (tag, clicks)
-			SELECT tag, count(*) FROM ins JOIN urls u ON u.id = ins.url_id CROSS JOIN LATERAL unnest(u.tags) AS tag
+			SELECT tag, count(*) FROM linked CROSS JOIN LATERAL unnest(linked.tags) AS tag
 			GROUP BY 1 ORDER BY 1
 			ON CONFLICT (tag) DO UPDATE SET clicks = tc.clicks + EXCLUDED.clicks
 		)

@@ -145,23 +145,25 @@ func TestLinksByCodes(t *testing.T) {
 func TestUnfilteredTotalIsExact(t *testing.T) {
 	db, dsn := testenv.NewDB(t)
 	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
 	check := func(step string) {
 		t.Helper()
-		_, total, err := db.ListLinks(ctx, postgres.LinkFilter{}, postgres.SortNewest, rebound.Page{Page: 1, PerPage: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		var rows int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM urls").Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
-		if total != rows {
-			t.Fatalf("%s: total %d, rows %d", step, total, rows)
+		for _, f := range []postgres.LinkFilter{{}, {Tags: []string{"even"}}, {Tags: []string{"imp"}}} {
+			_, total, err := db.ListLinks(ctx, f, postgres.SortNewest, rebound.Page{Page: 1, PerPage: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows int64
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM urls WHERE tags @> $1", tagsOf(f)).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if total != rows {
+				t.Fatalf("%s, tags %v: total %d, rows %d", step, f.Tags, total, rows)
+			}
 		}
 	}
 	check("empty")
@@ -172,7 +174,12 @@ func TestUnfilteredTotalIsExact(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 10 {
-				l, err := db.CreateLink(ctx, postgres.NewLink{ShortCode: fmt.Sprintf("c%d-%d", w, i), OriginalURL: "https://a.org", IsActive: true, RedirectType: 302})
+				var tags []string
+				if i%2 == 0 {
+					tags = []string{"even"}
+				}
+				l, err := db.CreateLink(ctx, postgres.NewLink{ShortCode: fmt.Sprintf("c%d-%d", w, i), OriginalURL: "https://a.org",
+					IsActive: true, RedirectType: 302, Tags: tags})
 				if err != nil {
 					t.Error(err)
 					return
@@ -185,7 +192,8 @@ func TestUnfilteredTotalIsExact(t *testing.T) {
 	check("after 80 concurrent creates")
 	rows := make([]postgres.ImportLink, 500)
 	for i := range rows {
-		rows[i] = postgres.ImportLink{Line: i + 2, ShortCode: fmt.Sprintf("imp%d", i), OriginalURL: "https://b.org", IsActive: true}
+		rows[i] = postgres.ImportLink{Line: i + 2, ShortCode: fmt.Sprintf("imp%d", i), OriginalURL: "https://b.org", IsActive: true,
+			Tags: []string{"imp"}}
 	}
 	rows[10].ShortCode = "c0-0" // taken: skipped, not counted
 	if _, _, err := db.ImportLinks(ctx, rows); err != nil {
@@ -202,7 +210,20 @@ func TestUnfilteredTotalIsExact(t *testing.T) {
 		return true
 	})
 	check("after deletes")
+	if _, err := conn.Exec(ctx, "UPDATE urls SET tags = '{even,imp}' WHERE short_code LIKE 'imp1%'"); err != nil {
+		t.Fatal(err)
+	}
+	check("after a retag")
 	if _, _, err := db.ListLinks(ctx, postgres.LinkFilter{Tags: []string{"x"}}, postgres.SortMostClicks, rebound.Page{Page: 1, PerPage: 5}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tagsOf is the tags a filter asks for, as the array that matches every row
+// when there are none.
+func tagsOf(f postgres.LinkFilter) []string {
+	if f.Tags == nil {
+		return []string{}
+	}
+	return f.Tags
 }

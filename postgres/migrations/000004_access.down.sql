@@ -4,7 +4,6 @@ DROP TRIGGER urls_counted_insert ON urls;
 DROP FUNCTION count_urls();
 DROP TABLE url_counts;
 DROP TABLE tag_counts;
-DROP TABLE url_click_totals;
 DROP INDEX urls_created_at_idx;
 DROP INDEX urls_search_idx;
 DROP INDEX urls_tags_idx;
