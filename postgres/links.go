@@ -184,6 +184,10 @@ var linkOrders = map[LinkSort]string{
 	SortFewest:     "t.clicks, u.id",
 }
 
+// byClicks are the sorts by clicks: their query sums the daily counters of
+// the links the filters leave, and only of those.
+var byClicks = map[LinkSort]bool{SortMostClicks: true, SortFewest: true}
+
 // searchExpr is the expression urls_search_idx indexes (migration 000004).
 const searchExpr = `(u.short_code || E'\n' || u.original_url || E'\n' || coalesce(u.title, ''))`
 
@@ -214,15 +218,16 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 	const where = ` WHERE ($1::bigint IS NULL OR u.user_id = $1) AND ($2::boolean IS NULL OR u.is_active = $2)
 		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)
 		AND ($5::text IS NULL OR ` + searchExpr + ` ILIKE $5)`
-	join := ""
-	if strings.Contains(order, "t.clicks") {
-		// A link's clicks are the sum of its daily counters: a few rows
-		// each, read only for the links the filters leave.
-		join = " CROSS JOIN LATERAL (SELECT coalesce(sum(d.clicks), 0) AS clicks FROM url_click_daily d WHERE d.url_id = u.id) t"
-	}
 	cols := "u." + strings.ReplaceAll(linkColumns, ", ", ", u.")
-	rows, err := db.pool.Query(ctx, "SELECT "+cols+" FROM urls u"+join+where+" ORDER BY "+order+" LIMIT $6 OFFSET $7",
-		f.UserID, f.IsActive, f.ShortCode, tags, pattern, p.PerPage, p.Offset())
+	list := "SELECT " + cols + " FROM urls u" + where + " ORDER BY " + order + " LIMIT $6 OFFSET $7"
+	if byClicks[sort] {
+		// Filter first, then sum each remaining link's counters (a few rows
+		// each): summing before the filters would read every link's.
+		list = "WITH m AS MATERIALIZED (SELECT " + cols + " FROM urls u" + where + ") SELECT u.* FROM m u" +
+			" CROSS JOIN LATERAL (SELECT coalesce(sum(d.clicks), 0) AS clicks FROM url_click_daily d WHERE d.url_id = u.id) t" +
+			" ORDER BY " + order + " LIMIT $6 OFFSET $7"
+	}
+	rows, err := db.pool.Query(ctx, list, f.UserID, f.IsActive, f.ShortCode, tags, pattern, p.PerPage, p.Offset())
 	if err != nil {
 		return nil, 0, translate(err, "list links")
 	}

@@ -5,11 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,26 +17,7 @@ import (
 func startOriginProcess(t *testing.T, env ...string) string {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cmd := exec.Command(os.Args[0], "origin", "-env", "")
-	cmd.Env = append(append(os.Environ(), runMainEnv+"=1", "REBOUND_ORIGIN_ADDR="+addr, "REBOUND_LOG_LEVEL=error"), env...)
-	logs, err := os.Create(filepath.Join(t.TempDir(), "origin.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
+	_, _ = startSelf(t, []string{"origin", "-env", ""}, append([]string{"REBOUND_ORIGIN_ADDR=" + addr, "REBOUND_LOG_LEVEL=error"}, env...)...)
 	url := "http://" + addr
 	testenv.Eventually(t, 30*time.Second, "origin process healthy", func() bool {
 		res, err := http.Get(url + "/health")

@@ -25,24 +25,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestEdgeRunsWithItsTimerSlack starts `rebound edge` as its own process and
-// checks that every one of its threads has REBOUND_EDGE_TIMER_SLACK, which
-// only a re-execution can give the runtime's threads, and that it serves.
-func TestEdgeRunsWithItsTimerSlack(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("timer slack is Linux only")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(os.Args[0], "edge", "-env", "")
-	// Unreachable dependencies: the edge starts without them.
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "REBOUND_EDGE_ADDR="+addr, "REBOUND_EDGE_TIMER_SLACK=2ms",
-		"DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", "REDIS_URL=redis://127.0.0.1:1/0")
-	logs, err := os.Create(filepath.Join(t.TempDir(), "edge.log"))
+// startSelf runs the test binary as the rebound command with args, in a
+// process of its own, with the test's environment plus env; the test's end
+// stops it (SIGTERM, then SIGKILL after 15 s). It returns the process and
+// the path of the file its output goes to.
+func startSelf(t *testing.T, args []string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), runMainEnv+"=1"), env...)
+	logs, err := os.Create(filepath.Join(t.TempDir(), args[0]+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +50,27 @@ func TestEdgeRunsWithItsTimerSlack(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
 		}
+		logs.Close()
 	})
+	return cmd, logs.Name()
+}
+
+// TestEdgeRunsWithItsTimerSlack starts `rebound edge` as its own process and
+// checks that every one of its threads has REBOUND_EDGE_TIMER_SLACK, which
+// only a re-execution can give the runtime's threads, and that it serves.
+func TestEdgeRunsWithItsTimerSlack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("timer slack is Linux only")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	// Unreachable dependencies: the edge starts without them.
+	cmd, logs := startSelf(t, []string{"edge", "-env", ""}, "REBOUND_EDGE_ADDR="+addr, "REBOUND_EDGE_TIMER_SLACK=2ms",
+		"DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", "REDIS_URL=redis://127.0.0.1:1/0")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/health")
@@ -68,7 +79,7 @@ func TestEdgeRunsWithItsTimerSlack(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logs.Name())
+			b, _ := os.ReadFile(logs)
 			t.Fatalf("edge never answered: %v\n%s", err, b)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -81,8 +81,17 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM changed WHERE tags <> '{}') THEN
         RETURN NULL;
     END IF;
+    -- A new link has no clicks yet: looking its counters up would cost an
+    -- import a probe a row.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tag_counts AS tc (tag, links)
+        SELECT tag, count(*) FROM changed c CROSS JOIN LATERAL unnest(c.tags) AS tag
+        GROUP BY tag ORDER BY tag
+        ON CONFLICT (tag) DO UPDATE SET links = tc.links + EXCLUDED.links;
+        RETURN NULL;
+    END IF;
     INSERT INTO tag_counts AS tc (tag, links, clicks)
-    SELECT tag, sign * count(*), sign * coalesce(sum((SELECT sum(d.clicks) FROM url_click_daily d WHERE d.url_id = c.id)), 0)
+    SELECT tag, -count(*), -coalesce(sum((SELECT sum(d.clicks) FROM url_click_daily d WHERE d.url_id = c.id)), 0)
     FROM changed c CROSS JOIN LATERAL unnest(c.tags) AS tag
     GROUP BY tag ORDER BY tag
     ON CONFLICT (tag) DO UPDATE SET links = tc.links + EXCLUDED.links, clicks = tc.clicks + EXCLUDED.clicks;
