@@ -62,6 +62,7 @@ func FuzzImport(f *testing.F) {
 	f.Add("events", "url_id,user_id,event_type,timestamp,details\n1,2,created,2025-01-01 00:00:00,\"{\"\"a\"\":1}\"\n,,x,,[]\n")
 	f.Add("urls", "original_url\n\"https://x.org\n")
 	f.Add("users", "\ufeffusername,email\r\nb,B@X.ORG\r\n")
+	f.Add("urls", "original_url,tags\nhttps://x.org,Promo|spring|promo\nhttps://y.org,bad tag|\nhttps://z.org,"+strings.Repeat("t|", 21)+"\n")
 	f.Add("users", "username,email\na,a@b.co\nb,b@b.co\n,bad\nc,c@b.co\n")
 	f.Fuzz(func(t *testing.T, kind, data string) {
 		k := csvimport.Kind(kind)
@@ -83,8 +84,14 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("errors not the first %d in line order: %+v", csvimport.MaxErrors, res.Errors)
 		}
 		for _, l := range s.links {
-			if (rebound.ShortURLBase{}).ValidateOriginalURL(l.OriginalURL) != nil || rebound.ValidateShortCode(l.ShortCode) != nil {
+			if (rebound.ShortURLBase{}).ValidateOriginalURL(l.OriginalURL) != nil || rebound.ValidateShortCode(l.ShortCode) != nil ||
+				len(l.Tags) > rebound.MaxTags {
 				t.Fatalf("invalid link let through: %+v", l)
+			}
+			for _, tag := range l.Tags {
+				if !rebound.ValidTag(tag) || strings.Contains(tag, rebound.TagSeparator) {
+					t.Fatalf("invalid tag %q let through: %+v", tag, l)
+				}
 			}
 		}
 		for _, u := range s.users {
