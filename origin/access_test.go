@@ -373,8 +373,11 @@ func TestTagsSearchAndSort(t *testing.T) {
 			t.Errorf("GET /urls%s: ids %s, want %s", query, got, want)
 		}
 	}
-	if r := e.do("GET", "/urls?q=example&tag=promo&per_page=1", nil); r.num("total") != 2 {
-		t.Errorf("total %d, want 2", r.num("total"))
+	for query, total := range map[string]int64{"?q=example&tag=promo&per_page=1": 2, "?q=example&page=9": 3, "?q=nothing": 0,
+		"?q=example&sort=-clicks&per_page=1": 3, "?tag=promo&page=9": 2} {
+		if r := e.do("GET", "/urls"+query, nil); r.num("total") != total {
+			t.Errorf("GET /urls%s: total %d, want %d", query, r.num("total"), total)
+		}
 	}
 	// Clicks order the list and count toward their tags.
 	e.want(e.do("GET", "/urls/Blog_1/redirect", nil), 302, "")

@@ -21,11 +21,12 @@ const (
 	linkColumns = linkFields + `, version`
 )
 
-func scanLink(row pgx.Row) (rebound.Link, error) {
+// scanLink reads linkColumns, and then extra columns into extra.
+func scanLink(row pgx.Row, extra ...any) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
-	err := row.Scan(&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &l.Version)
+	err := row.Scan(append([]any{&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
 	l.RedirectType = int(rt)
 	if l.Tags == nil {
 		l.Tags = []string{}
@@ -219,11 +220,21 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)
 		AND ($5::text IS NULL OR ` + searchExpr + ` ILIKE $5)`
 	cols := "u." + strings.ReplaceAll(linkColumns, ", ", ", u.")
-	list := "SELECT " + cols + " FROM urls u" + where + " ORDER BY " + order + " LIMIT $6 OFFSET $7"
+	// A search's total comes with its page (a window count), so that the
+	// trigram search runs once, not once for the page and again to count.
+	// Other filters count apart: a window over a million active links
+	// would read them all before the page's LIMIT.
+	var total int64
+	var extra []any
+	counted := ""
+	if pattern != nil {
+		counted, extra = ", count(*) OVER ()", []any{&total}
+	}
+	list := "SELECT " + cols + counted + " FROM urls u" + where + " ORDER BY " + order + " LIMIT $6 OFFSET $7"
 	if byClicks[sort] {
 		// Filter first, then sum each remaining link's counters (a few rows
 		// each): summing before the filters would read every link's.
-		list = "WITH m AS MATERIALIZED (SELECT " + cols + " FROM urls u" + where + ") SELECT u.* FROM m u" +
+		list = "WITH m AS MATERIALIZED (SELECT " + cols + " FROM urls u" + where + ") SELECT u.*" + counted + " FROM m u" +
 			" CROSS JOIN LATERAL (SELECT coalesce(sum(d.clicks), 0) AS clicks FROM url_click_daily d WHERE d.url_id = u.id) t" +
 			" ORDER BY " + order + " LIMIT $6 OFFSET $7"
 	}
@@ -231,11 +242,13 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 	if err != nil {
 		return nil, 0, translate(err, "list links")
 	}
-	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rebound.Link, error) { return scanLink(r) })
+	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rebound.Link, error) { return scanLink(r, extra...) })
 	if err != nil {
 		return nil, 0, translate(err, "list links")
 	}
-	var total int64
+	if len(links) > 0 && pattern != nil {
+		return links, total, nil
+	}
 	var count pgx.Row
 	onlyTags := f.UserID == nil && f.IsActive == nil && f.ShortCode == nil && pattern == nil
 	switch {
@@ -246,7 +259,7 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 	case onlyTags && len(tags) == 1:
 		// Likewise: a tag on 1% of a million links is 10,000 rows to visit.
 		count = db.pool.QueryRow(ctx, "SELECT coalesce((SELECT links FROM tag_counts WHERE tag = $1), 0)", tags[0])
-	default:
+	default: // no match, or a page past the last: the window had no row to give the total on
 		count = db.pool.QueryRow(ctx, "SELECT count(*) FROM urls u"+where, f.UserID, f.IsActive, f.ShortCode, tags, pattern)
 	}
 	if err := count.Scan(&total); err != nil {
