@@ -240,10 +240,7 @@ func (b *batcher) add(ctx context.Context, line int, r record) error {
 		}
 	case Events:
 		var e postgres.ImportEvent
-		if e, err = parseEvent(line, r); err == nil {
-			e.Details, err = addActor(e.Details, b.opts.Actor)
-		}
-		if err == nil {
+		if e, err = parseEvent(line, r, b.opts.Actor); err == nil {
 			b.events = append(b.events, e)
 		}
 	}
@@ -267,27 +264,6 @@ func (b *batcher) own(l *postgres.ImportLink) error {
 		return rebound.FieldErrorf(rebound.EForbidden, "user_id", "user_id %d is not this key's user", *l.UserID)
 	}
 	return nil
-}
-
-// addActor sets details.actor to actor unless details names one already
-// (history imported from elsewhere keeps its own).
-func addActor(details []byte, actor json.RawMessage) ([]byte, error) {
-	if len(actor) == 0 {
-		return details, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(details, &m); err != nil {
-		return nil, rebound.FieldErrorf(rebound.EValidation, "details", "details must be a JSON object")
-	}
-	if _, ok := m["actor"]; ok {
-		return details, nil
-	}
-	m["actor"] = actor
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode event details: %w", err)
-	}
-	return b, nil
 }
 
 func (b *batcher) flush(ctx context.Context) error {
@@ -448,7 +424,10 @@ func parseLink(line int, r record, shortURLs rebound.ShortURLBase) (postgres.Imp
 	return l, err
 }
 
-func parseEvent(line int, r record) (postgres.ImportEvent, error) {
+// parseEvent reads an event row. actor, when set, becomes details.actor
+// unless the row's details name one already (history imported from
+// elsewhere keeps its own).
+func parseEvent(line int, r record, actor json.RawMessage) (postgres.ImportEvent, error) {
 	e := postgres.ImportEvent{Line: line, EventType: r.get("event_type")}
 	var err error
 	if e.ID, err = r.id("id"); err != nil {
@@ -470,10 +449,18 @@ func parseEvent(line int, r record) (postgres.ImportEvent, error) {
 	if details == "" {
 		details = "{}"
 	}
-	var obj map[string]any
+	var obj map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(details), &obj); err != nil || obj == nil {
 		return e, rebound.FieldErrorf(rebound.EValidation, "details", "details must be a JSON object")
 	}
 	e.Details = []byte(details)
+	if _, named := obj["actor"]; len(actor) > 0 && !named {
+		obj["actor"] = actor
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return e, fmt.Errorf("encode event details: %w", err)
+		}
+		e.Details = b
+	}
 	return e, nil
 }

@@ -80,7 +80,7 @@ func (l *limiter) allow(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	}
 	if p.trusted {
 		if xff := ctx.Request.Header.PeekBytes(strXFF); len(xff) > 0 {
-			return l.bucket(l.trusted.Client(p.addr, xff)).AllowN(now, 1)
+			return l.bucket(l.trusted.Forwarded(p.addr, xff)).AllowN(now, 1)
 		}
 	}
 	return p.bucket.AllowN(now, 1)

@@ -168,22 +168,32 @@ func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// ownLink loads the link of the request's {id}: not_found when there is none
-// or when it belongs, to an author, to another user.
-func (s *Server) ownLink(r *http.Request) (rebound.Link, error) {
+// ownedLinkID returns the request's {id}, after checking, for an author,
+// that the link is its user's: another user's is not_found, as if absent.
+// Other roles may touch every link, so nothing is read here for them: the
+// handler's own query answers not_found for a missing one.
+func (s *Server) ownedLinkID(r *http.Request) (int64, error) {
 	id, err := pathID(r, "url")
-	if err != nil {
-		return rebound.Link{}, err
+	who := principal(r)
+	if err != nil || who.Role != rebound.RoleAuthor {
+		return id, err
 	}
 	l, err := s.store.GetLink(r.Context(), id)
-	if err == nil && !principal(r).Owns(l.UserID) {
-		return rebound.Link{}, rebound.Errorf(rebound.ENotFound, "url not found")
+	if err == nil && !who.Owns(l.UserID) {
+		err = rebound.Errorf(rebound.ENotFound, "url not found")
 	}
-	return l, err
+	return id, err
 }
 
 func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
-	l, err := s.ownLink(r)
+	id, err := pathID(r, "url")
+	var l rebound.Link
+	if err == nil {
+		l, err = s.store.GetLink(r.Context(), id)
+	}
+	if err == nil && !principal(r).Owns(l.UserID) {
+		err = rebound.Errorf(rebound.ENotFound, "url not found")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -192,7 +202,7 @@ func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
-	l, err := s.ownLink(r)
+	id, err := s.ownedLinkID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -212,7 +222,7 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rebound.FieldErrorf(rebound.EForbidden, "user_id", "an author key cannot give a link to another user"))
 		return
 	}
-	before, after, err := s.store.UpdateLink(r.Context(), l.ID, p, who.Actor())
+	before, after, err := s.store.UpdateLink(r.Context(), id, p, who.Actor())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -222,9 +232,10 @@ func (s *Server) updateLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
-	l, err := s.ownLink(r)
+	id, err := s.ownedLinkID(r)
+	var l rebound.Link
 	if err == nil {
-		l, err = s.store.DeleteLink(r.Context(), l.ID, principal(r).Actor())
+		l, err = s.store.DeleteLink(r.Context(), id, principal(r).Actor())
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -235,10 +246,10 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
-	l, err := s.ownLink(r)
+	id, err := s.ownedLinkID(r)
 	if err == nil {
 		var st rebound.LinkStats
-		if st, err = s.store.LinkStats(r.Context(), l.ID); err == nil {
+		if st, err = s.store.LinkStats(r.Context(), id); err == nil {
 			writeJSON(w, http.StatusOK, st)
 			return
 		}

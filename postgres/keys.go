@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,11 +95,12 @@ func (db *DB) TouchKeys(ctx context.Context, used map[int64]time.Time) error {
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	ids := make([]int64, 0, len(used))
-	at := make([]time.Time, 0, len(used))
-	for id, t := range used {
-		ids = append(ids, id)
-		at = append(at, t)
+	// In id order: two origins flushing at once lock the same rows in
+	// the same order, so they wait for each other instead of deadlocking.
+	ids := slices.Sorted(maps.Keys(used))
+	at := make([]time.Time, len(ids))
+	for i, id := range ids {
+		at[i] = used[id]
 	}
 	_, err := db.pool.Exec(ctx, `UPDATE api_keys k SET last_used_at = greatest(k.last_used_at, t.at)
 		FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, at) WHERE k.id = t.id`, ids, at)

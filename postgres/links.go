@@ -192,11 +192,11 @@ var byClicks = map[LinkSort]bool{SortMostClicks: true, SortFewest: true}
 // searchExpr is the expression urls_search_idx indexes (migration 000004).
 const searchExpr = `(u.short_code || E'\n' || u.original_url || E'\n' || coalesce(u.title, ''))`
 
-// likePattern escapes LIKE's wildcards in s and wraps it for a substring match.
-func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
-}
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likePattern wraps s, escaped, for a substring match.
+func likePattern(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
 
 // ListLinks returns one page of links in the given order (newest first when
 // empty), and the total matching.

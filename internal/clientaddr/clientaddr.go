@@ -25,13 +25,21 @@ func (t Trusted) Contains(a netip.Addr) bool {
 }
 
 // Client returns the client of a request from peer carrying the
-// X-Forwarded-For header xff: peer itself unless peer is trusted, else the
-// nearest entry of xff that is not a trusted proxy (entries further left
-// are the client's to forge, and ignored). It does not allocate.
+// X-Forwarded-For header xff: peer itself unless peer is trusted, else
+// Forwarded's answer.
 func (t Trusted) Client(peer netip.Addr, xff []byte) netip.Addr {
 	if len(xff) == 0 || !t.Contains(peer) {
 		return peer
 	}
+	return t.Forwarded(peer, xff)
+}
+
+// Forwarded returns the nearest entry of xff, sent by the trusted proxy
+// peer, that is not a trusted proxy itself (entries further left are the
+// client's to forge, and ignored); peer when there is none. It does not
+// allocate. The caller has checked that peer is trusted: the edge knows it
+// once per connection.
+func (t Trusted) Forwarded(peer netip.Addr, xff []byte) netip.Addr {
 	client := peer
 	for len(xff) > 0 {
 		i := bytes.LastIndexByte(xff, ',')
