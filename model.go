@@ -30,7 +30,9 @@ type Link struct {
 	ExpiresAt    *time.Time `json:"expires_at"`
 	MaxClicks    *int64     `json:"max_clicks"`
 	// Tags are lower-case labels to find links by; never nil once read.
-	Tags      []string  `json:"tags"`
+	Tags []string `json:"tags"`
+	// Rules send some clients elsewhere (SPEC 9); never nil once read.
+	Rules     []Rule    `json:"rules"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version orders the writes of links: every create, update and delete
@@ -69,6 +71,7 @@ type Click struct {
 	At       time.Time
 	Referrer string // host of the Referer header, "" when absent
 	Bot      bool
+	Rule     int // index of the redirect rule that chose the target; -1 the link's own
 }
 
 // LinkStats is the click summary of one link.
@@ -78,6 +81,15 @@ type LinkStats struct {
 	Daily       []DailyClicks   `json:"daily"`
 	Referrers   []ReferrerCount `json:"referrers"`
 	Bots        int64           `json:"bots"`
+	// Rules counts the clicks each redirect rule sent on (rule -1: the
+	// link's own target), for links that have or had rules.
+	Rules []RuleClicks `json:"rules"`
+}
+
+// RuleClicks is the number of clicks one redirect rule chose the target of.
+type RuleClicks struct {
+	Rule   int   `json:"rule"`
+	Clicks int64 `json:"clicks"`
 }
 
 // DailyClicks is the number of clicks of one UTC day.

@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,9 +41,16 @@ func TestEntryRoundTrip(t *testing.T) {
 
 func TestClicksRoundTrip(t *testing.T) {
 	at := time.Unix(1_800_000_000, 123).UTC()
-	in := []rebound.Click{{EdgeID: 1, Seq: 2, LinkID: 3, At: at, Referrer: "a.org", Bot: true}, {EdgeID: 1, Seq: 3, LinkID: 4, At: at}}
-	out := cache.DecodeClicks(append(cache.AppendClicks(nil, in), "garbage\n1,2\nx,1,1,1,1,\n"...))
-	if len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+	in := []rebound.Click{{EdgeID: 1, Seq: 2, LinkID: 3, At: at, Referrer: "a.org", Bot: true, Rule: -1},
+		{EdgeID: 1, Seq: 3, LinkID: 4, At: at, Rule: -1}, {EdgeID: 1, Seq: 4, LinkID: 4, At: at, Referrer: "b.org", Rule: 19}}
+	enc := cache.AppendClicks(nil, in)
+	// A click without a rule is encoded as before rules, so an origin of
+	// the previous release reads it.
+	if line, _, _ := strings.Cut(string(enc), "\n"); line != "1,2,3,1800000000000000123,1,a.org" {
+		t.Fatalf("click without a rule encoded as %q", line)
+	}
+	out := cache.DecodeClicks(append(enc, "garbage\n1,2\nx,1,1,1,1,\n1,5,4,1,0,a.org,20\n1,6,4,1,0,,x\n"...))
+	if len(out) != 3 || out[0] != in[0] || out[1] != in[1] || out[2] != in[2] {
 		t.Fatalf("decoded %+v", out)
 	}
 }

@@ -42,8 +42,12 @@ func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
 }
 
 // AppendClicks appends the encoding of clicks to b, one per line as
-// "edge,seq,link,unixnano,bot,referrer". Referrer hosts hold neither ','
-// nor newlines (the edge keeps only host bytes).
+// "edge,seq,link,unixnano,bot,referrer", followed by ",rule" when a
+// redirect rule chose the click's target. Referrer hosts hold neither ','
+// nor newlines (the edge keeps only host bytes). Clicks without a rule
+// keep the format an origin of the previous release reads; upgrade
+// origins before edges, as docs/operations.md says, so every origin reads
+// the rule.
 func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 	for _, c := range clicks {
 		b = strconv.AppendInt(b, c.EdgeID, 10)
@@ -57,6 +61,10 @@ func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 		b = appendBool(b, c.Bot)
 		b = append(b, ',')
 		b = append(b, c.Referrer...)
+		if c.Rule >= 0 {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(c.Rule), 10)
+		}
 		b = append(b, '\n')
 	}
 	return b
@@ -72,9 +80,17 @@ func DecodeClicks(b []byte) []rebound.Click {
 		} else {
 			b = nil
 		}
-		parts := strings.SplitN(string(line), ",", 6)
-		if len(parts) != 6 {
+		parts := strings.SplitN(string(line), ",", 7)
+		if len(parts) < 6 {
 			continue
+		}
+		rule := -1
+		if len(parts) == 7 {
+			n, err := strconv.Atoi(parts[6])
+			if err != nil || n < 0 || n >= rebound.MaxRules {
+				continue
+			}
+			rule = n
 		}
 		var nums [4]int64
 		ok := true
@@ -90,7 +106,7 @@ func DecodeClicks(b []byte) []rebound.Click {
 			continue
 		}
 		out = append(out, rebound.Click{EdgeID: nums[0], Seq: nums[1], LinkID: nums[2],
-			At: time.Unix(0, nums[3]).UTC(), Bot: parts[4] == "1", Referrer: parts[5]})
+			At: time.Unix(0, nums[3]).UTC(), Bot: parts[4] == "1", Referrer: parts[5], Rule: rule})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -18,6 +19,9 @@ type Entry struct {
 	ExpiresAt    int64 // Unix milliseconds; 0 when the link never expires
 	MaxClicks    int64 // 0 when unlimited
 	URL          string
+	// Rules is the link's redirect rules as JSON (rebound.Rule), "" when it
+	// has none.
+	Rules string
 }
 
 // EntryOf returns the cache entry of a link.
@@ -32,15 +36,30 @@ func EntryOf(l rebound.Link) Entry {
 	if l.MaxClicks != nil {
 		e.MaxClicks = *l.MaxClicks
 	}
+	if len(l.Rules) > 0 {
+		b, err := json.Marshal(l.Rules)
+		if err == nil { // rules hold strings, numbers and times: it cannot fail
+			e.Rules = string(b)
+		}
+	}
 	return e
 }
 
 // entryFormat leads every encoded entry so the format can change safely.
 // Format 2 (expires_at in milliseconds) is still read, as version 0, so an
 // edge reads the entries an older origin wrote.
+//
+// Format 4 is format 3 with the link's rules, and is written only for links
+// that have rules: every other entry stays byte for byte what an edge of
+// the previous release reads. Such an edge takes a format 4 entry for a
+// miss (it knows formats 2 and 3 only), reads the link from Postgres
+// without its rules and serves its own target, and its fill (SET NX) never
+// overwrites the entry. So during a rolling upgrade a link with rules is
+// answered by old edges as if it had none, never wrongly otherwise.
 const (
-	entryFormat   = "3" // 3: the link's version after the format
-	entryFormatV2 = "2"
+	entryFormat      = "3" // 3: the link's version after the format
+	entryFormatRules = "4" // 4: 3, then the rules' length and JSON before the URL
+	entryFormatV2    = "2"
 )
 
 // absent is the value stored for a code known not to exist: alone when an
@@ -48,11 +67,17 @@ const (
 // the code away (see storeScript).
 const absent = "-"
 
-// Marshal encodes e as "3|version|id|type|fwd|active|expires|max|url". The
-// URL comes last and may hold '|' itself.
+// Marshal encodes e as "3|version|id|type|fwd|active|expires|max|url", or
+// with rules "4|version|id|type|fwd|active|expires|max|len|rules|url" where
+// len is the length of the rules' JSON. The URL comes last and may hold '|'
+// itself, as the JSON may.
 func (e Entry) Marshal() []byte {
-	b := make([]byte, 0, 64+len(e.URL))
-	b = append(b, entryFormat...)
+	b := make([]byte, 0, 64+len(e.URL)+len(e.Rules))
+	if e.Rules != "" {
+		b = append(b, entryFormatRules...)
+	} else {
+		b = append(b, entryFormat...)
+	}
 	b = append(b, '|')
 	b = strconv.AppendInt(b, e.Version, 10)
 	b = append(b, '|')
@@ -68,6 +93,12 @@ func (e Entry) Marshal() []byte {
 	b = append(b, '|')
 	b = strconv.AppendInt(b, e.MaxClicks, 10)
 	b = append(b, '|')
+	if e.Rules != "" {
+		b = strconv.AppendInt(b, int64(len(e.Rules)), 10)
+		b = append(b, '|')
+		b = append(b, e.Rules...)
+		b = append(b, '|')
+	}
 	return append(b, e.URL...)
 }
 
@@ -102,7 +133,7 @@ func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 		return n
 	}
 	switch string(format) {
-	case entryFormat:
+	case entryFormat, entryFormatRules:
 		if j = indexPipe(b); j < 0 {
 			return e, errBadEntry
 		}
@@ -119,6 +150,19 @@ func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 			return e, errBadEntry
 		}
 		fields[i], b = b[:j], b[j+1:]
+	}
+	if string(format) == entryFormatRules {
+		j := indexPipe(b)
+		if j < 0 {
+			return e, errBadEntry
+		}
+		n := parse(b[:j])
+		b = b[j+1:]
+		if err != nil || n <= 0 || n >= int64(len(b)) || b[n] != '|' {
+			return e, errBadEntry
+		}
+		e.Rules = string(b[:n])
+		b = b[n+1:]
 	}
 	if len(b) == 0 {
 		return e, errBadEntry

@@ -39,6 +39,13 @@ type Config struct {
 	RateBurst        int            // REBOUND_RATE_BURST
 	RateLimitClients int            // REBOUND_RATE_LIMIT_CLIENTS: clients tracked at once
 
+	// CountryHeader is REBOUND_COUNTRY_HEADER: the header (e.g. CF-IPCountry)
+	// a trusted proxy names the client's country in, for redirect rules.
+	CountryHeader string
+	// GeoIPDB is REBOUND_GEOIP_DB: a MaxMind-format country database, read
+	// when no trusted country header tells the country.
+	GeoIPDB string
+
 	LogLevel slog.Level // REBOUND_LOG_LEVEL
 
 	PermanentMaxAge    time.Duration // REBOUND_PERMANENT_MAX_AGE: Cache-Control max-age of 301/308
@@ -81,6 +88,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		APITokens:          r.list("REBOUND_API_TOKENS"),
 		InsecureNoAuth:     r.boolean("REBOUND_INSECURE_NO_AUTH", false),
 		TrustedProxies:     r.prefixes("REBOUND_TRUSTED_PROXIES"),
+		CountryHeader:      r.str("REBOUND_COUNTRY_HEADER", ""),
+		GeoIPDB:            r.str("REBOUND_GEOIP_DB", ""),
 		RateLimit:          r.float("REBOUND_RATE_LIMIT", 100),
 		RateBurst:          r.integer("REBOUND_RATE_BURST", 200, 1),
 		RateLimitClients:   r.integer("REBOUND_RATE_LIMIT_CLIENTS", 100_000, 1),
@@ -107,6 +116,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.PermanentMaxAge < 0 {
 		r.fail("REBOUND_PERMANENT_MAX_AGE", "must be zero or a positive duration such as 24h")
+	}
+	if c.CountryHeader != "" && !validHeaderName(c.CountryHeader) {
+		r.fail("REBOUND_COUNTRY_HEADER", "must be a header name such as CF-IPCountry")
 	}
 	r.listenAddr("REBOUND_EDGE_ADDR", c.EdgeAddr)
 	r.listenAddr("REBOUND_ORIGIN_ADDR", c.OriginAddr)
@@ -305,4 +317,14 @@ func (c Config) EdgeDBMaxConns() int {
 		return c.DBMaxConns
 	}
 	return c.EdgeDBConcurrency + 4
+}
+
+// validHeaderName reports whether s is an HTTP header name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

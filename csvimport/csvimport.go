@@ -417,6 +417,11 @@ func parseLink(line int, r record, shortURLs rebound.ShortURLBase) (postgres.Imp
 			return l, err
 		}
 	}
+	if rules := r.get("rules"); rules != "" {
+		if l.Rules, err = rebound.ParseRules(json.RawMessage(rules), shortURLs.ValidateOriginalURL); err != nil {
+			return l, err
+		}
+	}
 	if l.CreatedAt, err = r.time("created_at"); err != nil {
 		return l, err
 	}

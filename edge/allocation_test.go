@@ -13,12 +13,17 @@ import (
 )
 
 // TestCachedRedirectAllocatesNothing: a redirect served from the in-process
-// tier, rate limit, metrics and click queueing included, allocates nothing.
+// tier, rate limit, metrics and click queueing included, allocates nothing;
+// nor does one that evaluates three rules.
 func TestCachedRedirectAllocatesNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{edge: edge.Options{RateLimit: 1e9, RateBurst: 1e9}})
 	h.link(postgres.NewLink{ShortCode: "zero", OriginalURL: "https://example.com/zero", IsActive: true})
 	h.link(postgres.NewLink{ShortCode: "zerofwd", OriginalURL: "https://example.com/z", IsActive: true, ForwardQuery: true})
-	for _, uri := range []string{"/zero", "/zerofwd?a=1"} {
+	h.link(postgres.NewLink{ShortCode: "zerorules", OriginalURL: "https://example.com/z", IsActive: true, ForwardQuery: true,
+		Rules: parseRules(t, `[{"if":[{"type":"device","is":"ios"}],"to":"https://example.com/ios"},
+			{"if":[{"type":"language","is":"fr"}],"to":"https://example.com/fr"},
+			{"if":[{"type":"query","name":"src","value":"mail"},{"type":"split","percent":50}],"to":"https://example.com/mail"}]`)})
+	for _, uri := range []string{"/zero", "/zerofwd?a=1", "/zerorules?src=mail"} {
 		ctx := newCtx(uri)
 		h.srv.Handle(ctx) // fills the in-process tier
 		if ctx.Response.StatusCode() != 302 {

@@ -16,6 +16,7 @@ type clickRec struct {
 	linkID int64
 	at     int64 // Unix nanoseconds
 	bot    bool
+	rule   int8 // the redirect rule that chose the target; -1 none (at most 20 rules)
 	refLen uint8
 	ref    [rebound.MaxReferrerLen]byte
 }
@@ -139,7 +140,7 @@ func (s *clickShipper) take(rec *clickRec) {
 	s.seq++
 	s.backlog = append(s.backlog, rebound.Click{
 		EdgeID: s.edgeID, Seq: s.seq, LinkID: rec.linkID, At: time.Unix(0, rec.at).UTC(),
-		Referrer: s.intern(rec.ref[:rec.refLen]), Bot: rec.bot,
+		Referrer: s.intern(rec.ref[:rec.refLen]), Bot: rec.bot, Rule: int(rec.rule),
 	})
 }
 

@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 // entry is a link as the in-process tier keeps it: everything the handler
@@ -21,6 +23,11 @@ type entry struct {
 	maxClicks    int64 // 0 unlimited
 	loadedAt     int64 // Unix nanoseconds when this copy was read
 	absent       bool  // the code names no link
+	// rules are the link's redirect rules, compiled; nil for none, and then
+	// the redirect is location as it stands. rulesJSON is their cache form,
+	// written back with a fill of Redis.
+	rules     *targeting.Set
+	rulesJSON string
 }
 
 // privateCacheControl is shared by every temporary redirect's entry.
@@ -37,6 +44,14 @@ func newEntry(e cache.Entry, permanent []byte, now time.Time) *entry {
 	}
 	if rebound.IsPermanentRedirect(en.status) {
 		en.cacheControl = permanent
+	}
+	if e.Rules != "" {
+		// The origin validated the rules; JSON that does not decode (a
+		// corrupt entry) leaves the link its own target.
+		var rules []rebound.Rule
+		if err := json.Unmarshal([]byte(e.Rules), &rules); err == nil {
+			en.rules, en.rulesJSON = targeting.Compile(rules), e.Rules
+		}
 	}
 	return en
 }

@@ -56,7 +56,34 @@ func (l *limiter) bucket(client netip.Addr) *rate.Limiter {
 type peerLimit struct {
 	addr    netip.Addr
 	trusted bool          // a trusted proxy: X-Forwarded-For names the client
+	known   bool          // addr and trusted are set
 	bucket  *rate.Limiter // the peer's own; nil until its first request
+}
+
+// learn sets the peer's address and whether it is a trusted proxy, once.
+func (p *peerLimit) learn(ctx *fasthttp.RequestCtx, trusted clientaddr.Trusted) {
+	if !p.known {
+		p.addr = peerAddr(ctx.RemoteIP())
+		p.trusted = trusted.Contains(p.addr)
+		p.known = true
+	}
+}
+
+// client returns the request's client (the peer, or whom a trusted proxy
+// names) and whether the peer is a trusted proxy, as allow reads them.
+func client(ctx *fasthttp.RequestCtx, trusted clientaddr.Trusted) (netip.Addr, bool) {
+	var own peerLimit
+	p := &own
+	if c, ok := ctx.Conn().(*edgeConn); ok {
+		p = &c.peer
+	}
+	p.learn(ctx, trusted)
+	if p.trusted {
+		if xff := ctx.Request.Header.PeekBytes(strXFF); len(xff) > 0 {
+			return trusted.Forwarded(p.addr, xff), true
+		}
+	}
+	return p.addr, p.trusted
 }
 
 // allow takes a token from the bucket of the request's client: the peer's,
@@ -73,9 +100,8 @@ func (l *limiter) allow(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	if c, ok := ctx.Conn().(*edgeConn); ok {
 		p = &c.peer
 	}
+	p.learn(ctx, l.trusted)
 	if p.bucket == nil {
-		p.addr = peerAddr(ctx.RemoteIP())
-		p.trusted = l.trusted.Contains(p.addr)
 		p.bucket = l.bucket(p.addr)
 	}
 	if p.trusted {

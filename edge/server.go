@@ -31,6 +31,7 @@ import (
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 // Options configures an edge. Store and Cache are required; zero values of
@@ -46,12 +47,17 @@ type Options struct {
 	// PermanentMaxAge is the Cache-Control max-age of 301 and 308
 	// redirects. Zero is a valid choice, not "unset": max-age=0, the
 	// browser asks again every time (config's default is 24h).
-	PermanentMaxAge    time.Duration
-	DBConcurrency      int     // Postgres lookups at once; default 16
-	RateLimit          float64 // requests per second per client; 0 turns the limit off
-	RateBurst          int
-	RateLimitClients   int // default 100,000
-	TrustedProxies     []netip.Prefix
+	PermanentMaxAge  time.Duration
+	DBConcurrency    int     // Postgres lookups at once; default 16
+	RateLimit        float64 // requests per second per client; 0 turns the limit off
+	RateBurst        int
+	RateLimitClients int // default 100,000
+	TrustedProxies   []netip.Prefix
+	// CountryHeader names the header a trusted proxy tells the client's
+	// country in (e.g. CF-IPCountry), for the country condition of redirect
+	// rules; Countries answers when it is empty or absent.
+	CountryHeader      string
+	Countries          targeting.Countries
 	ClickFlushInterval time.Duration // default 100ms
 	// ClickQueueSize bounds the clicks handlers may queue between two
 	// collections by the shipper; default 65,536.
@@ -73,6 +79,7 @@ type Server struct {
 	limiter  *limiter
 	clicks   *clickShipper
 	bots     *botVerdicts
+	targets  targetHeaders
 	store    Store
 	cache    *cache.Client
 	log      *slog.Logger
@@ -101,7 +108,8 @@ func New(opts Options) *Server {
 	}
 	m := newMetrics(opts.Registry)
 	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{}),
-		bots: newBotVerdicts(botVerdictSlots), errorLog: rate.Sometimes{Interval: time.Second}}
+		bots: newBotVerdicts(botVerdictSlots), errorLog: rate.Sometimes{Interval: time.Second},
+		targets: newTargetHeaders(opts.TrustedProxies, opts.CountryHeader, opts.Countries)}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
 		redis: newRedisBatcher(opts.Cache, 512, secondBatchMin, redisTimeout),
@@ -304,8 +312,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 			return
 		}
 	}
-	s.recordClick(ctx, e, now)
-	s.redirect(ctx, e)
+	location, rule := e.location, -1
+	if e.rules != nil {
+		location, rule = s.targets.choose(ctx, e, now)
+	}
+	s.recordClick(ctx, e, now, rule)
+	s.redirect(ctx, e, location)
 }
 
 // recoverPanic keeps a bug in one request from taking the edge down: fasthttp
@@ -322,24 +334,28 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry) {
+// redirect answers e's redirect to location: the link's own target, or the
+// one a rule chose (whose Cache-Control and Vary choose set already).
+func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry, location []byte) {
 	ctx.SetStatusCode(e.status)
 	h := &ctx.Response.Header
 	if q := ctx.URI().QueryString(); e.forwardQuery && len(q) > 0 {
 		// The header copies the value, so a pooled scratch buffer serves.
 		buf := bytebufferpool.Get()
-		buf.B = rebound.AppendForwarded(buf.B[:0], e.location, q)
+		buf.B = rebound.AppendForwarded(buf.B[:0], location, q)
 		h.SetCanonical(strLocation, buf.B)
 		bytebufferpool.Put(buf)
 	} else {
-		h.SetCanonical(strLocation, e.location)
+		h.SetCanonical(strLocation, location)
 	}
-	h.SetCanonical(strCacheControl, e.cacheControl)
+	if e.rules == nil {
+		h.SetCanonical(strCacheControl, e.cacheControl)
+	}
 }
 
-func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time) {
+func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time, rule int) {
 	var rec clickRec
-	rec.linkID, rec.at = e.id, now.UnixNano()
+	rec.linkID, rec.at, rec.rule = e.id, now.UnixNano(), int8(rule)
 	rec.bot = s.bots.isBot(ctx.Request.Header.PeekBytes(strUserAgent))
 	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.PeekBytes(strReferer))
 	rec.refLen = uint8(len(ref))

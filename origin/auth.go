@@ -191,18 +191,23 @@ func (a *authenticator) failed(client netip.Addr) {
 // client is the request's client: its peer, or the address a trusted proxy
 // names in X-Forwarded-For.
 func (a *authenticator) client(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, _ := netip.ParseAddr(host)
-	peer = peer.Unmap()
+	peer := peerAddr(r)
 	xff := r.Header.Values("X-Forwarded-For")
 	if len(xff) == 0 {
 		return peer
 	}
 	// Proxies append; several headers read as one list, in order.
 	return a.trusted.Client(peer, []byte(strings.Join(xff, ",")))
+}
+
+// peerAddr is the address of r's peer.
+func peerAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, _ := netip.ParseAddr(host)
+	return peer.Unmap()
 }
 
 // flushUse writes the keys' last use to Postgres every flushEvery until ctx

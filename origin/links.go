@@ -2,10 +2,12 @@ package origin
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/postgres"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 // linkJSON is a link as the API shows it: every column and its short URL.
@@ -57,6 +59,13 @@ func (s *Server) linkPatch(o object) (postgres.LinkPatch, error) {
 		if p.Tags.Value, err = rebound.NormalizeTags(p.Tags.Value, "tags"); err != nil {
 			return p, err
 		}
+	}
+	if raw, ok := o["rules"]; ok {
+		rules, err := rebound.ParseRules(raw, s.shortURLs.ValidateOriginalURL)
+		if err != nil {
+			return p, err
+		}
+		p.Rules = postgres.Some(rules)
 	}
 	switch {
 	case p.OriginalURL.Set:
@@ -119,7 +128,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	in := postgres.NewLink{
 		UserID: p.UserID.Value, ShortCode: p.ShortCode.Value, OriginalURL: p.OriginalURL.Value, Title: p.Title.Value,
 		IsActive: true, RedirectType: 302, ForwardQuery: p.ForwardQuery.Value, ExpiresAt: p.ExpiresAt.Value,
-		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Actor: who.Actor(),
+		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Rules: p.Rules.Value, Actor: who.Actor(),
 	}
 	if p.IsActive.Set {
 		in.IsActive = p.IsActive.Value
@@ -312,16 +321,44 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := rebound.Click{EdgeID: s.edgeID, Seq: s.clickSeq.Add(1), LinkID: l.ID, At: now,
+	target, rule := l.OriginalURL, -1
+	cacheControl := rebound.RedirectCacheControl(l.RedirectType, s.permanentMaxAge)
+	if rules := targeting.Compile(l.Rules); rules != nil {
+		var vary targeting.Vary
+		rule, vary = rules.Match(s.targetingRequest(r, l.ID, now))
+		if rule >= 0 {
+			target = string(rules.Target(rule))
+		}
+		cacheControl = targeting.CacheControl
+		if v := vary.Header(s.countryHeader); v != "" {
+			w.Header().Set("Vary", v)
+		}
+	}
+	c := rebound.Click{EdgeID: s.edgeID, Seq: s.clickSeq.Add(1), LinkID: l.ID, At: now, Rule: rule,
 		Referrer: string(rebound.AppendReferrerHost(nil, []byte(r.Referer()))), Bot: rebound.IsBot([]byte(r.UserAgent()))}
 	s.recordClick(r, c)
-	target := l.OriginalURL
 	if l.ForwardQuery && r.URL.RawQuery != "" {
 		target = string(rebound.AppendForwarded(nil, []byte(target), []byte(r.URL.RawQuery)))
 	}
 	w.Header().Set("Location", target)
-	w.Header().Set("Cache-Control", rebound.RedirectCacheControl(l.RedirectType, s.permanentMaxAge))
+	w.Header().Set("Cache-Control", cacheControl)
 	w.WriteHeader(l.RedirectType)
+}
+
+// targetingRequest is what redirect rules read of r, as the edge reads it:
+// the client as the failed-authentication limit reads it, and the country
+// header only from a trusted proxy.
+func (s *Server) targetingRequest(r *http.Request, linkID int64, now time.Time) *targeting.Request {
+	req := &targeting.Request{
+		UserAgent:      []byte(strings.Join(r.Header.Values("User-Agent"), ", ")),
+		AcceptLanguage: []byte(strings.Join(r.Header.Values("Accept-Language"), ",")),
+		Query:          []byte(r.URL.RawQuery), Client: s.auth.client(r), Countries: s.countries,
+		NowMilli: now.UnixMilli(), LinkID: linkID,
+	}
+	if s.countryHeader != "" && s.auth.trusted.Contains(peerAddr(r)) {
+		req.CountryHeader = []byte(r.Header.Get(s.countryHeader))
+	}
+	return req
 }
 
 // recordClick stores a slow-path click in Postgres, or failing that hands it

@@ -30,6 +30,7 @@ import (
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/csvimport"
 	"github.com/reboundhq/rebound/postgres"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 // Store is the part of the Postgres store the origin uses; *postgres.DB
@@ -76,6 +77,10 @@ type Options struct {
 	// PermanentMaxAge is the Cache-Control max-age of the slow path's 301
 	// and 308 redirects, as at the edge; zero is max-age=0.
 	PermanentMaxAge time.Duration
+	// CountryHeader and Countries tell the country of a client for the
+	// country condition of redirect rules, as at the edge.
+	CountryHeader string
+	Countries     targeting.Countries
 	// KeyUseFlushInterval is how often API keys' last use is written to
 	// Postgres; 5 s when zero.
 	KeyUseFlushInterval time.Duration
@@ -99,6 +104,8 @@ type Server struct {
 	clickSeq  atomic.Int64
 	// permanentMaxAge is the max-age of the slow path's 301 and 308.
 	permanentMaxAge time.Duration
+	countryHeader   string
+	countries       targeting.Countries
 }
 
 // route is one path of the API and the endpoint of each method on it.
@@ -144,6 +151,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, cache: opts.Cache,
 		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), permanentMaxAge: opts.PermanentMaxAge,
+		countryHeader: opts.CountryHeader, countries: opts.Countries,
 		shortURLs: rebound.NewShortURLBase(opts.PublicURL),
 	}
 	if s.log == nil {

@@ -29,16 +29,17 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 	at := make([]time.Time, len(clicks))
 	ref := make([]string, len(clicks))
 	bot := make([]bool, len(clicks))
+	rule := make([]int16, len(clicks))
 	for i, c := range clicks {
-		edge[i], seq[i], link[i], at[i], ref[i], bot[i] = c.EdgeID, c.Seq, c.LinkID, c.At, c.Referrer, c.Bot
+		edge[i], seq[i], link[i], at[i], ref[i], bot[i], rule[i] = c.EdgeID, c.Seq, c.LinkID, c.At, c.Referrer, c.Bot, int16(c.Rule)
 	}
 	var n int64
 	err := db.pool.QueryRow(ctx, `
 		WITH ins AS (
-			INSERT INTO clicks (edge_id, seq, url_id, at, referrer, bot)
-			SELECT t.edge_id, t.seq, t.url_id, t.at, t.referrer, t.bot
-			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::boolean[])
-				AS t(edge_id, seq, url_id, at, referrer, bot)
+			INSERT INTO clicks (edge_id, seq, url_id, at, referrer, bot, rule)
+			SELECT t.edge_id, t.seq, t.url_id, t.at, t.referrer, t.bot, t.rule
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::boolean[], $7::smallint[])
+				AS t(edge_id, seq, url_id, at, referrer, bot, rule)
 			WHERE EXISTS (SELECT 1 FROM urls u WHERE u.id = t.url_id)
 			ORDER BY t.edge_id, t.seq
 			ON CONFLICT DO NOTHING
@@ -60,7 +61,7 @@ func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, 
 			GROUP BY 1 ORDER BY 1
 			ON CONFLICT (tag) DO UPDATE SET clicks = tc.clicks + EXCLUDED.clicks
 		)
-		SELECT count(*) FROM ins`, edge, seq, link, at, ref, bot).Scan(&n)
+		SELECT count(*) FROM ins`, edge, seq, link, at, ref, bot, rule).Scan(&n)
 	if err != nil {
 		return 0, translate(err, "record clicks")
 	}
@@ -77,7 +78,7 @@ func (db *DB) LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	s := rebound.LinkStats{Daily: []rebound.DailyClicks{}, Referrers: []rebound.ReferrerCount{}}
+	s := rebound.LinkStats{Daily: []rebound.DailyClicks{}, Referrers: []rebound.ReferrerCount{}, Rules: []rebound.RuleClicks{}}
 	err := db.pool.QueryRow(ctx, `SELECT COALESCE(sum(clicks), 0), COALESCE(sum(bots), 0) FROM url_click_daily WHERE url_id = $1`,
 		id).Scan(&s.Clicks, &s.Bots)
 	if err != nil {
@@ -117,7 +118,22 @@ func (db *DB) LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error
 		}
 		s.Referrers = append(s.Referrers, r)
 	}
-	return s, translate(rows.Err(), "referrers")
+	if err := rows.Err(); err != nil {
+		return s, translate(err, "referrers")
+	}
+	// Clicks per rule: -1 counts those the link's own target took.
+	rows, err = db.pool.Query(ctx, `SELECT rule, count(*) FROM clicks WHERE url_id = $1 GROUP BY rule ORDER BY rule`, id)
+	if err != nil {
+		return s, translate(err, "rule clicks")
+	}
+	for rows.Next() {
+		var r rebound.RuleClicks
+		if err := rows.Scan(&r.Rule, &r.Clicks); err != nil {
+			return s, translate(err, "rule clicks")
+		}
+		s.Rules = append(s.Rules, r)
+	}
+	return s, translate(rows.Err(), "rule clicks")
 }
 
 // ClickCount returns the clicks stored for the link with id.

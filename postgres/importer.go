@@ -36,6 +36,7 @@ type ImportLink struct {
 	Title       *string
 	IsActive    bool
 	Tags        []string
+	Rules       []rebound.Rule
 	CreatedAt   *time.Time
 	UpdatedAt   *time.Time
 }
@@ -164,18 +165,20 @@ func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Lin
 		// Tags travel as one text a row, joined by the CSV's own separator
 		// (which no tag holds): unnest cannot take a ragged 2-D array.
 		tags := make([]string, n)
+		rules := make([]*string, n)
 		for i, r := range rows {
+			rules[i] = RulesArg(r.Rules)
 			ids[i], users[i], codes[i], urls[i] = r.ID, r.UserID, r.ShortCode, r.OriginalURL
 			titles[i], active[i], created[i], updated[i] = r.Title, r.IsActive, r.CreatedAt, r.UpdatedAt
 			tags[i] = strings.Join(r.Tags, rebound.TagSeparator)
 		}
-		res, err := tx.Query(ctx, `INSERT INTO urls (id, user_id, short_code, original_url, title, is_active, created_at, updated_at, tags)
+		res, err := tx.Query(ctx, `INSERT INTO urls (id, user_id, short_code, original_url, title, is_active, created_at, updated_at, tags, rules)
 			SELECT COALESCE(t.id, nextval('urls_id_seq')), t.user_id, t.code, t.url, t.title, t.active,
 				COALESCE(t.created, now()), COALESCE(t.updated, t.created, now()),
-				CASE WHEN t.tags = '' THEN '{}'::text[] ELSE string_to_array(t.tags, $10) END
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::text[])
-				AS t(id, user_id, code, url, title, active, created, updated, tags)
-			ON CONFLICT DO NOTHING RETURNING `+linkColumns, ids, users, codes, urls, titles, active, created, updated, tags, rebound.TagSeparator)
+				CASE WHEN t.tags = '' THEN '{}'::text[] ELSE string_to_array(t.tags, $10) END, t.rules
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::jsonb[])
+				AS t(id, user_id, code, url, title, active, created, updated, tags, rules)
+			ON CONFLICT DO NOTHING RETURNING `+linkColumns, ids, users, codes, urls, titles, active, created, updated, tags, rebound.TagSeparator, rules)
 		if err != nil {
 			return translate(err, "import links")
 		}

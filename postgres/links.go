@@ -17,7 +17,7 @@ import (
 // A delete returns linkFields and a fresh version for the code's tombstone.
 const (
 	linkFields = `id, user_id, short_code, original_url, title, is_active, redirect_type,
-	forward_query, expires_at, max_clicks, tags, created_at, updated_at`
+	forward_query, expires_at, max_clicks, tags, rules, created_at, updated_at`
 	linkColumns = linkFields + `, version`
 )
 
@@ -26,10 +26,13 @@ func scanLink(row pgx.Row, extra ...any) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
 	err := row.Scan(append([]any{&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.Rules, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
 	l.RedirectType = int(rt)
 	if l.Tags == nil {
 		l.Tags = []string{}
+	}
+	if l.Rules == nil {
+		l.Rules = []rebound.Rule{}
 	}
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	if l.ExpiresAt != nil {
@@ -62,6 +65,7 @@ type LinkPatch struct {
 	ExpiresAt    Opt[*time.Time]
 	MaxClicks    Opt[*int64]
 	Tags         Opt[[]string]
+	Rules        Opt[[]rebound.Rule]
 }
 
 // NewLink is a link to create. An empty ShortCode asks for a generated one.
@@ -76,6 +80,7 @@ type NewLink struct {
 	ExpiresAt    *time.Time
 	MaxClicks    *int64
 	Tags         []string
+	Rules        []rebound.Rule
 	// Actor is recorded as the created event's details.actor when set.
 	Actor json.RawMessage
 }
@@ -98,8 +103,8 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 		// atomically without a transaction of their own.
 		l, err := scanLink(db.pool.QueryRow(ctx, `WITH link AS (
 				INSERT INTO urls
-				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12) RETURNING `+linkColumns+`
+				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $13::jsonb) RETURNING `+linkColumns+`
 			), event AS (
 				INSERT INTO events (url_id, user_id, event_type, details)
 				SELECT id, user_id, $10, jsonb_strip_nulls(jsonb_build_object('short_code', short_code,
@@ -107,7 +112,7 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 			)
 			SELECT `+linkColumns+` FROM link`,
 			in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
-			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags)))
+			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags), RulesArg(in.Rules)))
 		err = translate(err, "create link")
 		if generated && attempt < maxCodeAttempts && rebound.ErrorCode(err) == rebound.EConflict &&
 			rebound.ErrorField(err) == "short_code" {
@@ -332,11 +337,12 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.
 		apply(&after.ExpiresAt, p.ExpiresAt, "expires_at", changes)
 		apply(&after.MaxClicks, p.MaxClicks, "max_clicks", changes)
 		apply(&after.Tags, p.Tags, "tags", changes)
+		apply(&after.Rules, p.Rules, "rules", changes)
 		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
 			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
-			tags = $11, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
+			tags = $11, rules = $12::jsonb, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
 			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
-			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags)))
+			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags), RulesArg(after.Rules)))
 		if err != nil {
 			return translate(err, "update link")
 		}
@@ -412,6 +418,19 @@ func withActor(details map[string]any, actor json.RawMessage) map[string]any {
 func nullJSON(b json.RawMessage) *string {
 	if len(b) == 0 {
 		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// RulesArg is a rules column value: NULL for no rules, else their JSON.
+func RulesArg(rules []rebound.Rule) *string {
+	if len(rules) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(rules)
+	if err != nil { // Rules hold strings, ints and times: it cannot fail
+		panic(fmt.Sprintf("encode rules: %v", err))
 	}
 	s := string(b)
 	return &s

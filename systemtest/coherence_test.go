@@ -56,6 +56,17 @@ func runCoherence(t *testing.T, s *system) {
 	}
 	s.everyEdgeWithin(coherenceWindow, "fresh1", 302, "https://example.com/v2")
 
+	// Rules reach edges too: a rule without conditions holds for everyone;
+	// removing the rules gives the link its own target back.
+	if st, _ := s.api("PATCH", path, map[string]any{"rules": []any{map[string]any{"if": []any{}, "to": "https://example.com/ruled"}}}); st != 200 {
+		t.Fatalf("set rules: %d", st)
+	}
+	s.everyEdgeWithin(coherenceWindow, "fresh1", 302, "https://example.com/ruled")
+	if st, _ := s.api("PATCH", path, map[string]any{"rules": nil}); st != 200 {
+		t.Fatalf("clear rules: %d", st)
+	}
+	s.everyEdgeWithin(coherenceWindow, "fresh1", 302, "https://example.com/v2")
+
 	// A renamed code stops answering under its old name.
 	if st, _ := s.api("PATCH", path, map[string]any{"short_code": "fresh2"}); st != 200 {
 		t.Fatalf("rename: %d", st)

@@ -61,6 +61,12 @@ func newSystem(t *testing.T, target redisTarget, edges int, edgeOpts edge.Option
 // newSystemAt is newSystem with the origin's short URLs on publicURL.
 func newSystemAt(t *testing.T, target redisTarget, edges int, edgeOpts edge.Options, publicURL string) *system {
 	t.Helper()
+	return newSystemWith(t, target, edges, edgeOpts, publicURL, nil)
+}
+
+// newSystemWith is newSystemAt with the origin's options adjusted.
+func newSystemWith(t *testing.T, target redisTarget, edges int, edgeOpts edge.Options, publicURL string, adjust func(*origin.Options)) *system {
+	t.Helper()
 	db, dsn := testenv.NewDB(t)
 	s := &system{t: t, db: db, dsn: dsn, prefix: testenv.Name("sys") + ":",
 		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -77,8 +83,11 @@ func newSystemAt(t *testing.T, target redisTarget, edges int, edgeOpts edge.Opti
 	direct := s.dial()
 	t.Cleanup(func() { testenv.DeleteKeys(direct, s.prefix) })
 	s.cache = s.newCache()
-	s.origin = origin.New(origin.Options{Store: db, Cache: s.newCache(), PublicURL: publicURL, Tokens: []string{token},
-		Logger: quiet()})
+	opts := origin.Options{Store: db, Cache: s.newCache(), PublicURL: publicURL, Tokens: []string{token}, Logger: quiet()}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	s.origin = origin.New(opts)
 	hs := httptest.NewServer(s.origin)
 	t.Cleanup(hs.Close)
 	s.originURL = hs.URL

@@ -37,6 +37,11 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		return err
 	}
 	defer c.Redis().Close()
+	countries, closeCountries, err := openCountries(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeCountries()
 	reg := prometheus.NewRegistry()
 	postgres.RegisterMetrics(reg, db, "edge")
 	cache.RegisterMetrics(reg, c, "edge")
@@ -50,6 +55,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		PermanentMaxAge: cfg.PermanentMaxAge, DBConcurrency: cfg.EdgeDBConcurrency,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitClients: cfg.RateLimitClients,
 		TrustedProxies: cfg.TrustedProxies, ClickFlushInterval: cfg.ClickFlushInterval, Subscribe: true,
+		CountryHeader: cfg.CountryHeader, Countries: countries,
 	})
 	ln, err := net.Listen("tcp", cfg.EdgeAddr)
 	if err != nil {

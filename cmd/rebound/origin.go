@@ -13,8 +13,10 @@ import (
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/config"
 	"github.com/reboundhq/rebound/internal/depwatch"
+	"github.com/reboundhq/rebound/internal/geoip"
 	"github.com/reboundhq/rebound/origin"
 	"github.com/reboundhq/rebound/postgres"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
@@ -51,11 +53,17 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		return err
 	}
 	defer c.Redis().Close()
+	countries, closeCountries, err := openCountries(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeCountries()
 	reg := prometheus.NewRegistry()
 	srv := origin.New(origin.Options{
 		Store: db, Cache: c, PublicURL: cfg.PublicURL, Tokens: cfg.APITokens, TrustedProxies: cfg.TrustedProxies,
 		Logger: log, Registry: reg,
 		PermanentMaxAge: cfg.PermanentMaxAge,
+		CountryHeader:   cfg.CountryHeader, Countries: countries,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
 	cache.RegisterMetrics(reg, c, "origin")
@@ -106,4 +114,17 @@ func openCache(cfg config.Config) (*cache.Client, error) {
 	return cache.New(rdb, cache.Options{
 		Prefix: cfg.RedisPrefix, LinkTTL: cfg.RedisLinkTTL, NegativeTTL: cfg.NegativeCacheTTL,
 	}), nil
+}
+
+// openCountries opens REBOUND_GEOIP_DB when set. It returns a nil
+// interface, not a nil *geoip.DB, when unset: rules test it against nil.
+func openCountries(cfg config.Config) (targeting.Countries, func(), error) {
+	if cfg.GeoIPDB == "" {
+		return nil, func() {}, nil
+	}
+	db, err := geoip.Open(cfg.GeoIPDB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("REBOUND_GEOIP_DB: %w", err)
+	}
+	return db, func() { _ = db.Close() }, nil
 }

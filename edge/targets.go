@@ -1,0 +1,63 @@
+package edge
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/reboundhq/rebound/internal/clientaddr"
+	"github.com/reboundhq/rebound/targeting"
+)
+
+// targetHeaders evaluates the redirect rules of links that have them, and
+// holds the headers such a redirect carries, prepared once.
+type targetHeaders struct {
+	trusted       clientaddr.Trusted
+	countryHeader []byte // "" reads no header
+	countries     targeting.Countries
+	// vary is the Vary value of each set of headers an answer depended on.
+	vary [8][]byte
+}
+
+var ruleCacheControl = []byte(targeting.CacheControl)
+
+var strVary = []byte("Vary")
+
+func newTargetHeaders(trusted []netip.Prefix, countryHeader string, countries targeting.Countries) targetHeaders {
+	t := targetHeaders{trusted: trusted, countryHeader: []byte(countryHeader), countries: countries}
+	for v := range t.vary {
+		if h := targeting.Vary(v).Header(countryHeader); h != "" {
+			t.vary[v] = []byte(h)
+		}
+	}
+	return t
+}
+
+var strAcceptLanguage = []byte("Accept-Language")
+
+// choose evaluates e's rules against the request and returns the target
+// and the index of the rule that chose it (-1: the link's own). It sets the
+// response's Cache-Control and Vary. It does not allocate, but for the
+// GeoIP lookup of a country condition without a trusted country header.
+func (t *targetHeaders) choose(ctx *fasthttp.RequestCtx, e *entry, now time.Time) ([]byte, int) {
+	h := &ctx.Request.Header
+	addr, trustedPeer := client(ctx, t.trusted)
+	r := targeting.Request{
+		UserAgent: h.PeekBytes(strUserAgent), AcceptLanguage: h.PeekBytes(strAcceptLanguage),
+		Query: ctx.URI().QueryString(), Client: addr, Countries: t.countries, NowMilli: now.UnixMilli(), LinkID: e.id,
+	}
+	if trustedPeer && len(t.countryHeader) > 0 {
+		r.CountryHeader = h.PeekBytes(t.countryHeader)
+	}
+	rule, vary := e.rules.Match(&r)
+	rh := &ctx.Response.Header
+	rh.SetCanonical(strCacheControl, ruleCacheControl)
+	if v := t.vary[vary&7]; v != nil {
+		rh.SetCanonical(strVary, v)
+	}
+	if rule < 0 {
+		return e.location, -1
+	}
+	return e.rules.Target(rule), rule
+}

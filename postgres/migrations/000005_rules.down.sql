@@ -1,0 +1,2 @@
+ALTER TABLE clicks DROP COLUMN rule;
+ALTER TABLE urls DROP COLUMN rules;
