@@ -34,7 +34,7 @@ func TestRulesThroughTheAPI(t *testing.T) {
 	for body, field := range map[string]string{
 		`{"rules":[{"if":[{"type":"device","is":"ios"}],"to":"https://a.example"},{"if":[{"type":"split","percent":0}],"to":"https://b.example"}]}`: "rules[1].if[0]",
 		`{"rules":[{"if":[],"to":"javascript:alert(1)"}]}`: "rules[0].to",
-		`{"rules":{"if":[]}}`: "rules",
+		`{"rules":{"if":[]}}`:                              "rules",
 	} {
 		e.want(e.do("PATCH", "/urls/"+id, body), 400, "validation_failed")
 		if f := e.do("PATCH", "/urls/"+id, body).str("field"); f != field {

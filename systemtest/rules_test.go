@@ -90,7 +90,7 @@ func TestEdgeAndSlowPathChooseAlike(t *testing.T) {
 }
 
 type redirectAnswer struct {
-	status                         int
+	status                       int
 	location, cacheControl, vary string
 }
 
