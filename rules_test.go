@@ -57,3 +57,35 @@ func TestParseRulesNormalises(t *testing.T) {
 		t.Fatalf("null rules: %v %v", none, err)
 	}
 }
+
+// FuzzParseRules: any body's rules are refused with a field or accepted;
+// accepted rules read back unchanged when written and read again.
+func FuzzParseRules(f *testing.F) {
+	for _, seed := range []string{`null`, `[]`, `[{"if":[],"to":"https://a.example"}]`,
+		`[{"if":[{"type":"query","name":"src","value":"x"},{"type":"after","at":"2026-01-01T00:00:00+02:00"}],"to":"https://a.example/p?q=1"}]`,
+		`[{"if":[{"type":"split","percent":50},{"type":"language","is":"PT-br"}],"to":"http://b.example:8080"}]`,
+		`[{"if":[{"type":"device"}]}]`, `[{"if":{},"to":1}]`, `[[]]`} {
+		f.Add(seed)
+	}
+	validate := rebound.NewShortURLBase("https://sho.rt").ValidateOriginalURL
+	f.Fuzz(func(t *testing.T, body string) {
+		rules, err := rebound.ParseRules(json.RawMessage(body), validate)
+		if err != nil {
+			if rebound.ErrorCode(err) != rebound.EValidation || !strings.HasPrefix(rebound.ErrorField(err), "rules") {
+				t.Fatalf("%s: %v (field %q)", body, err, rebound.ErrorField(err))
+			}
+			return
+		}
+		again, err := json.Marshal(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := rebound.ParseRules(again, validate)
+		if err != nil {
+			t.Fatalf("%s read back as %s: %v", body, again, err)
+		}
+		if twice, _ := json.Marshal(back); string(twice) != string(again) {
+			t.Fatalf("%s: %s then %s", body, again, twice)
+		}
+	})
+}

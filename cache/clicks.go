@@ -45,9 +45,11 @@ func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
 // "edge,seq,link,unixnano,bot,referrer", followed by ",rule" when a
 // redirect rule chose the click's target. Referrer hosts hold neither ','
 // nor newlines (the edge keeps only host bytes). Clicks without a rule
-// keep the format an origin of the previous release reads; upgrade
-// origins before edges, as docs/operations.md says, so every origin reads
-// the rule.
+// keep the format an origin of the previous release reads; a rule is
+// there only for links with rules, which only an origin of this release
+// writes, so an older origin meets one only while the origins themselves
+// are being upgraded (docs/operations.md), and then counts the click with
+// the rule stuck to its referrer host.
 func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 	for _, c := range clicks {
 		b = strconv.AppendInt(b, c.EdgeID, 10)

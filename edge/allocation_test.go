@@ -62,3 +62,22 @@ func BenchmarkCachedRedirect(b *testing.B) {
 		h.srv.Handle(ctx)
 	}
 }
+
+// BenchmarkCachedRuledRedirect is BenchmarkCachedRedirect for a link with
+// three rules (device, language, query) that a desktop Firefox in German
+// falls through, so every condition is evaluated.
+func BenchmarkCachedRuledRedirect(b *testing.B) {
+	h := newHarness(b, harnessOpts{edge: edge.Options{RateLimit: 1e9, RateBurst: 1e9}})
+	h.link(postgres.NewLink{ShortCode: "bench", OriginalURL: "https://example.com/bench", IsActive: true,
+		Rules: parseRules(b, `[{"if":[{"type":"device","is":"ios"}],"to":"https://apps.example.com/1"},
+			{"if":[{"type":"language","is":"fr"}],"to":"https://example.com/fr/1"},
+			{"if":[{"type":"query","name":"src","value":"mail"}],"to":"https://example.com/mail/1"}]`)})
+	ctx := newCtx("/bench")
+	ctx.Request.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+	h.srv.Handle(ctx)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		h.srv.Handle(ctx)
+	}
+}

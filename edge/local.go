@@ -58,7 +58,7 @@ func newLocalTier(size int, ttl, negativeTTL time.Duration) *localTier {
 	size = max(size, 1)
 	links, _ := lru.New[string, *entry](size)
 	absent, _ := lru.New[string, *entry](max(size/4, 1024))
-	return &localTier{links: links, absent: absent, recent: recentCodes{newHashSlots(recentCodeSlots)},
+	return &localTier{links: links, absent: absent, recent: recentCodes{newHashSlots(recentCodeSlots, 1)},
 		ttl: int64(ttl), absentTTL: int64(negativeTTL)}
 }
 

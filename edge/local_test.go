@@ -107,7 +107,7 @@ func TestLocalTierKeepsRepeatedRedisHits(t *testing.T) {
 
 	// One slot: every other code takes it.
 	tier = newLocalTier(10, time.Minute, time.Minute)
-	tier.recent = recentCodes{newHashSlots(1)}
+	tier.recent = recentCodes{newHashSlots(1, 1)}
 	for i, c := range []struct {
 		code string
 		kept bool

@@ -107,9 +107,10 @@ func New(opts Options) *Server {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	m := newMetrics(opts.Registry)
+	bots := newBotVerdicts(botVerdictSlots)
 	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{}),
-		bots: newBotVerdicts(botVerdictSlots), errorLog: rate.Sometimes{Interval: time.Second},
-		targets: newTargetHeaders(opts.TrustedProxies, opts.CountryHeader, opts.Countries)}
+		bots: bots, errorLog: rate.Sometimes{Interval: time.Second},
+		targets: newTargetHeaders(bots, opts.TrustedProxies, opts.CountryHeader, opts.Countries)}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
 		redis: newRedisBatcher(opts.Cache, 512, secondBatchMin, redisTimeout),
@@ -222,8 +223,6 @@ var (
 	strCacheControl = []byte("Cache-Control")
 	strRequestID    = []byte("X-Request-Id") // fasthttp's canonical form
 	strXFF          = []byte("X-Forwarded-For")
-	strReferer      = []byte("Referer")
-	strUserAgent    = []byte("User-Agent")
 	strRobots       = []byte("User-agent: *\nDisallow:\n")
 )
 
@@ -356,8 +355,8 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry, location []byte) {
 func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time, rule int) {
 	var rec clickRec
 	rec.linkID, rec.at, rec.rule = e.id, now.UnixNano(), int8(rule)
-	rec.bot = s.bots.isBot(ctx.Request.Header.PeekBytes(strUserAgent))
-	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.PeekBytes(strReferer))
+	rec.bot = s.bots.isBot(ctx.Request.Header.UserAgent())
+	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.Referer())
 	rec.refLen = uint8(len(ref))
 	s.clicks.add(&rec)
 }

@@ -13,6 +13,7 @@ import (
 // targetHeaders evaluates the redirect rules of links that have them, and
 // holds the headers such a redirect carries, prepared once.
 type targetHeaders struct {
+	agents        targeting.Agents // the edge's remembered agents
 	trusted       clientaddr.Trusted
 	countryHeader []byte // "" reads no header
 	countries     targeting.Countries
@@ -24,8 +25,8 @@ var ruleCacheControl = []byte(targeting.CacheControl)
 
 var strVary = []byte("Vary")
 
-func newTargetHeaders(trusted []netip.Prefix, countryHeader string, countries targeting.Countries) targetHeaders {
-	t := targetHeaders{trusted: trusted, countryHeader: []byte(countryHeader), countries: countries}
+func newTargetHeaders(agents targeting.Agents, trusted []netip.Prefix, countryHeader string, countries targeting.Countries) targetHeaders {
+	t := targetHeaders{agents: agents, trusted: trusted, countryHeader: []byte(countryHeader), countries: countries}
 	for v := range t.vary {
 		if h := targeting.Vary(v).Header(countryHeader); h != "" {
 			t.vary[v] = []byte(h)
@@ -44,8 +45,9 @@ func (t *targetHeaders) choose(ctx *fasthttp.RequestCtx, e *entry, now time.Time
 	h := &ctx.Request.Header
 	addr, trustedPeer := client(ctx, t.trusted)
 	r := targeting.Request{
-		UserAgent: h.PeekBytes(strUserAgent), AcceptLanguage: h.PeekBytes(strAcceptLanguage),
-		Query: ctx.URI().QueryString(), Client: addr, Countries: t.countries, NowMilli: now.UnixMilli(), LinkID: e.id,
+		UserAgent: h.UserAgent(), AcceptLanguage: h.PeekBytes(strAcceptLanguage),
+		Query: ctx.URI().QueryString(), Client: addr, Countries: t.countries, Agents: t.agents,
+		NowMilli: now.UnixMilli(), LinkID: e.id,
 	}
 	if trustedPeer && len(t.countryHeader) > 0 {
 		r.CountryHeader = h.PeekBytes(t.countryHeader)

@@ -33,6 +33,12 @@ type Countries interface {
 	Country(addr netip.Addr) string
 }
 
+// Agents tells what a User-Agent says: the edge remembers the answers for
+// the agents it sees often.
+type Agents interface {
+	Agent(ua []byte) useragent.Agent
+}
+
 // Request is what rules read of one request. The edge fills it from the
 // request's headers without copying them.
 type Request struct {
@@ -46,8 +52,10 @@ type Request struct {
 	// proxy sent it, nil otherwise; Countries answers without it.
 	CountryHeader []byte
 	Countries     Countries
-	NowMilli      int64 // Unix milliseconds
-	LinkID        int64 // with Client, places the client in a split
+	// Agents reads UserAgent; nil parses it with useragent.Parse.
+	Agents   Agents
+	NowMilli int64 // Unix milliseconds
+	LinkID   int64 // with Client, places the client in a split
 
 	agent       useragent.Agent
 	agentKnown  bool
@@ -57,7 +65,12 @@ type Request struct {
 
 func (r *Request) userAgent() useragent.Agent {
 	if !r.agentKnown {
-		r.agent, r.agentKnown = useragent.Parse(r.UserAgent), true
+		if r.Agents != nil {
+			r.agent = r.Agents.Agent(r.UserAgent)
+		} else {
+			r.agent = useragent.Parse(r.UserAgent)
+		}
+		r.agentKnown = true
 	}
 	return r.agent
 }

@@ -7,7 +7,10 @@
 // on device or browser decides.
 package useragent
 
-import "bytes"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Device is the kind of device.
 type Device uint8
@@ -82,8 +85,10 @@ func Parse(ua []byte) Agent {
 // ParseString is Parse for a string.
 func ParseString(ua string) Agent { return Parse([]byte(ua)) }
 
+// has reports whether ua holds token. It reads ua as a string in place:
+// converting each token to bytes instead would copy it every call.
 func has(ua []byte, token string) bool {
-	return bytes.Contains(ua, []byte(token))
+	return strings.Contains(unsafe.String(unsafe.SliceData(ua), len(ua)), token)
 }
 
 func parseOS(ua []byte) OS {

@@ -198,6 +198,9 @@ func (b *benchRun) run(ctx context.Context) error {
 	}
 	b.createLinks(ctx)
 	b.adminLists(ctx)
+	if err := b.addRules(ctx); err != nil {
+		return err
+	}
 	if err := b.startEdgeAndBaseline(ctx); err != nil {
 		return err
 	}
@@ -508,6 +511,11 @@ func (b *benchRun) edgeAlone(ctx context.Context) {
 	hot := b.compare(ctx, "hot links", fmt.Sprintf("%d links, %d connections, closed loop; click storage deferred", hotLinks, b.conns),
 		b.redirectLoad(pickHot))
 	b.headline("Hot-link redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", hot.Ratio()), "at least 0.9x", hot.Ratio() >= 0.9)
+
+	ruled := b.redirectLoad(pickRuled)
+	ruled.Decorate = decorateVisitor
+	rc := b.compare(ctx, "hot links with 3 rules", fmt.Sprintf("%d other links with rules on device, language and query each; 4 browsers, 4 languages, 1 in 4 with the query; %d connections, closed loop", hotLinks, b.conns), ruled)
+	b.headline("Hot links with three rules each vs bare fasthttp (edge alone)", fmt.Sprintf("%.2fx", rc.Ratio()), "at least 0.85x", rc.Ratio() >= 0.85)
 
 	// Half the peak, open loop, on fewer connections: 64 sleeping senders on
 	// two cores add their own scheduling delay to every figure.
