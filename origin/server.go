@@ -51,6 +51,7 @@ type Store interface {
 	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch, actor json.RawMessage) (before, after rebound.Link, err error)
 	DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (rebound.Link, error)
 	Tags(ctx context.Context, userID *int64) ([]postgres.TagCount, error)
+	IndexSearch(ctx context.Context) (int, error)
 	KeyStore
 	CreateKey(ctx context.Context, in postgres.NewKey) (rebound.APIKey, error)
 	ListKeys(ctx context.Context, p rebound.Page) ([]rebound.APIKey, int64, error)
@@ -219,8 +220,9 @@ func (s *Server) Routes() [][2]string {
 // writes that failed, moving clicks from the Redis stream to Postgres, and
 // recording when API keys were last used.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 4)
 	go func() { defer func() { done <- struct{}{} }(); s.sync.run(ctx) }()
+	go func() { defer func() { done <- struct{}{} }(); s.indexSearch(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.watchClickLag(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.auth.flushUse(ctx) }()
 	s.consumeClicks(ctx)

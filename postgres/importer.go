@@ -186,6 +186,12 @@ func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Lin
 		if err != nil {
 			return translate(err, "import links")
 		}
+		// An import indexes its links for search itself, in its own
+		// transaction: queued, a million links would keep the indexer
+		// busy for minutes after the import answered.
+		if err := indexImported(ctx, tx, links); err != nil {
+			return err
+		}
 		// No event per imported row: an import carries its own history (the
 		// seed files come with their events.csv, whose ids must stay free).
 		return advanceSequence(ctx, tx, "urls")
@@ -285,4 +291,18 @@ func advanceSequence(ctx context.Context, tx pgx.Tx, table string) error {
 	_, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval('%[1]s', GREATEST((SELECT COALESCE(max(id), 1) FROM %[2]s),
 		(SELECT last_value FROM %[1]s)))`, seq, table))
 	return translate(err, "advance "+seq)
+}
+
+// indexImported writes the search text of freshly imported links.
+func indexImported(ctx context.Context, tx pgx.Tx, links []rebound.Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(links))
+	for i, l := range links {
+		ids[i] = l.ID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO url_search (url_id, doc)
+		SELECT u.id, `+searchDoc("u")+` FROM urls u WHERE u.id = ANY($1) ORDER BY u.id`, ids)
+	return translate(err, "index imported links for search")
 }

@@ -98,9 +98,10 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 		if generated {
 			in.ShortCode = rebound.GenerateCode()
 		}
-		// One statement, so one round trip instead of four (BEGIN, two
-		// INSERTs, COMMIT): the link and its audit event are written
-		// atomically without a transaction of their own.
+		// One statement, so one round trip instead of five (BEGIN, three
+		// INSERTs, COMMIT): the link, its audit event and its place in the
+		// search indexer's queue are written atomically without a
+		// transaction of their own.
 		l, err := scanLink(db.pool.QueryRow(ctx, `WITH link AS (
 				INSERT INTO urls
 				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules)
@@ -109,6 +110,8 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 				INSERT INTO events (url_id, user_id, event_type, details)
 				SELECT id, user_id, $10, jsonb_strip_nulls(jsonb_build_object('short_code', short_code,
 					'original_url', original_url, 'actor', $11::jsonb)) FROM link
+			), searchable AS (
+				INSERT INTO url_search_pending (url_id) SELECT id FROM link
 			)
 			SELECT `+linkColumns+` FROM link`,
 			in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
@@ -194,9 +197,6 @@ var linkOrders = map[LinkSort]string{
 // the links the filters leave, and only of those.
 var byClicks = map[LinkSort]bool{SortMostClicks: true, SortFewest: true}
 
-// searchExpr is the expression urls_search_idx indexes (migration 000004).
-const searchExpr = `(u.short_code || E'\n' || u.original_url || E'\n' || coalesce(u.title, ''))`
-
 // likeEscaper escapes LIKE's wildcards and its escape character.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
@@ -221,9 +221,15 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 	if len(f.Tags) > 0 {
 		tags = f.Tags
 	}
-	const where = ` WHERE ($1::bigint IS NULL OR u.user_id = $1) AND ($2::boolean IS NULL OR u.is_active = $2)
-		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)
-		AND ($5::text IS NULL OR ` + searchExpr + ` ILIKE $5)`
+	where := ` WHERE ($1::bigint IS NULL OR u.user_id = $1) AND ($2::boolean IS NULL OR u.is_active = $2)
+		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)`
+	if pattern != nil {
+		// Only with a search, so that the id set joins as a semi-join: under
+		// "$5 IS NULL OR", Postgres would probe it for every link instead.
+		where += ` AND u.id IN ` + searchMatches
+	} else {
+		where += ` AND $5::text IS NULL`
+	}
 	cols := "u." + strings.ReplaceAll(linkColumns, ", ", ", u.")
 	// A search's total comes with its page (a window count), so that the
 	// trigram search runs once, not once for the page and again to count.
@@ -346,6 +352,11 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.
 		if err != nil {
 			return translate(err, "update link")
 		}
+		if before.ShortCode != after.ShortCode || before.OriginalURL != after.OriginalURL || !equalPtr(before.Title, after.Title) {
+			if _, err := tx.Exec(ctx, "INSERT INTO url_search_pending (url_id) VALUES ($1) ON CONFLICT DO NOTHING", id); err != nil {
+				return translate(err, "queue link for search")
+			}
+		}
 		codes := []string{after.ShortCode}
 		if before.ShortCode != after.ShortCode {
 			codes = append(codes, before.ShortCode)
@@ -388,6 +399,9 @@ func (db *DB) DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (
 		}
 		if err := queueCacheWrites(ctx, tx, l.Version, l.ShortCode); err != nil {
 			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM url_search WHERE url_id = $1", id); err != nil {
+			return translate(err, "drop link from search")
 		}
 		return insertEvent(ctx, tx, &l.ID, l.UserID, rebound.EventDeleted, withActor(map[string]any{
 			"short_code": l.ShortCode, "original_url": l.OriginalURL,
@@ -446,3 +460,11 @@ func tagsArg(tags []string) []string {
 
 // idString formats an id for messages.
 func idString(id int64) string { return strconv.FormatInt(id, 10) }
+
+// equalPtr reports whether a and b are both nil or point to equal values.
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
