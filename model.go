@@ -19,8 +19,11 @@ type User struct {
 // while it is active, not expired and under its click limit; otherwise it is
 // "gone". Codes are unique and case-sensitive.
 type Link struct {
-	ID           int64      `json:"id"`
-	UserID       *int64     `json:"user_id"`
+	ID     int64  `json:"id"`
+	UserID *int64 `json:"user_id"`
+	// Domain is the host the link is served on; nil for the default
+	// (REBOUND_PUBLIC_URL's). Codes are unique per domain.
+	Domain       *string    `json:"domain"`
 	ShortCode    string     `json:"short_code"`
 	OriginalURL  string     `json:"original_url"`
 	Title        *string    `json:"title"`

@@ -32,8 +32,24 @@ func NewShortURLBase(publicURL string) ShortURLBase {
 	return b
 }
 
-// ShortURL is the short URL of code.
+// ShortURL is the short URL of code on the default domain.
 func (b ShortURLBase) ShortURL(code string) string { return b.base + "/" + code }
+
+// ShortURLOn is the short URL of code on domain (nil: the default): the
+// base's scheme, the domain's host, the code at its root.
+func (b ShortURLBase) ShortURLOn(domain *string, code string) string {
+	if domain == nil {
+		return b.ShortURL(code)
+	}
+	scheme := "https"
+	if strings.HasPrefix(b.base, "http://") {
+		scheme = "http"
+	}
+	return scheme + "://" + *domain + "/" + code
+}
+
+// Host is the default domain's host, lower-case; "" for the zero value.
+func (b ShortURLBase) Host() string { return b.host }
 
 // ValidateOriginalURL returns a validation error unless raw is a link target
 // Rebound stores: an absolute http or https URL with a host, at most 8192

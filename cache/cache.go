@@ -6,9 +6,13 @@
 // Keys (P is the configured prefix; every key holds one code or one link, so
 // the schema works unchanged on a Redis Cluster):
 //
-//	P l:{code}    link entry, or "-" for a code known not to exist
+//	P l:{key}     link entry, or "-" for a code known not to exist; key is
+//	              rebound.LinkKey: the code on the default domain, "host/code"
+//	              on another
 //	P n:{id}      clicks counted so far for a link with max_clicks
-//	P inval       pub/sub channel: the codes whose entries changed, one a line
+//	P domains     every domain, as JSON, for edges to read at start
+//	P inval       pub/sub channel: the keys whose entries changed, one a line,
+//	              or "*domains" when the domains changed
 //	P clicks      stream of click batches from the edges to the origin
 package cache
 
@@ -105,5 +109,6 @@ func (c *Client) Ping(ctx context.Context) error {
 func (c *Client) linkKey(code string) string { return c.prefix + "l:{" + code + "}" }
 func (c *Client) countKey(id int64) string   { return fmt.Sprintf("%sn:{%d}", c.prefix, id) }
 func (c *Client) channel() string            { return c.prefix + "inval" }
+func (c *Client) domainsKey() string         { return c.prefix + "domains" }
 func (c *Client) streamKey() string          { return c.prefix + "clicks" }
 func isNil(err error) bool                   { return errors.Is(err, redis.Nil) }

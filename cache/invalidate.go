@@ -62,14 +62,14 @@ func (c *Client) store(ctx context.Context, links []rebound.Link, gone map[strin
 	}
 	codes := make([]string, 0, len(links)+len(gone))
 	for _, l := range links {
-		codes = append(codes, l.ShortCode)
+		codes = append(codes, l.Key())
 	}
 	for code := range gone {
 		codes = append(codes, code)
 	}
 	return c.execStore(ctx, func(pipe redis.Pipeliner) {
 		for _, l := range links {
-			c.queueStore(ctx, pipe, l.ShortCode, l.Version, EntryOf(l).Marshal(), c.linkTTL)
+			c.queueStore(ctx, pipe, l.Key(), l.Version, EntryOf(l).Marshal(), c.linkTTL)
 		}
 		for code, version := range gone {
 			c.queueStore(ctx, pipe, code, version, absent+"|"+strconv.FormatInt(version, 10), c.negTTL)

@@ -97,7 +97,7 @@ func lookupOf(v string) Lookup {
 func (c *Client) PutLinks(ctx context.Context, links []rebound.Link) error {
 	pipe := c.rdb.Pipeline()
 	for _, l := range links {
-		pipe.Set(ctx, c.linkKey(l.ShortCode), EntryOf(l).Marshal(), c.linkTTL)
+		pipe.Set(ctx, c.linkKey(l.Key()), EntryOf(l).Marshal(), c.linkTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write %d links: %w", len(links), err)

@@ -328,3 +328,12 @@ func validHeaderName(s string) bool {
 	}
 	return s != ""
 }
+
+// DefaultHost is the default domain's host: REBOUND_PUBLIC_URL's, lower-case.
+func (c Config) DefaultHost() string {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}

@@ -417,6 +417,13 @@ func parseLink(line int, r record, shortURLs rebound.ShortURLBase) (postgres.Imp
 			return l, err
 		}
 	}
+	if d := r.get("domain"); d != "" {
+		host, err := rebound.NormalizeHost(d, "domain")
+		if err != nil {
+			return l, err
+		}
+		l.Domain = &host
+	}
 	if rules := r.get("rules"); rules != "" {
 		if l.Rules, err = rebound.ParseRules(json.RawMessage(rules), shortURLs.ValidateOriginalURL); err != nil {
 			return l, err

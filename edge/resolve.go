@@ -20,7 +20,9 @@ var errUnavailable = errors.New("link lookup unavailable")
 
 // Store is the part of the Postgres store the edge uses.
 type Store interface {
-	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
+	// LinkByCode reads a link by its key (rebound.LinkKey).
+	LinkByCode(ctx context.Context, key string) (rebound.Link, error)
+	Domains(ctx context.Context) ([]rebound.Domain, error)
 	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
 	ClickCount(ctx context.Context, id int64) (int64, error)
 	Ping(ctx context.Context) error
@@ -54,7 +56,9 @@ type resolver struct {
 	subscribed   atomic.Bool
 	// permanentCacheControl is the Cache-Control of every 301 and 308.
 	permanentCacheControl []byte
-	m                     *metrics
+	// onDomains is called when the domains changed.
+	onDomains func()
+	m         *metrics
 }
 
 func breakerSettings(name string, m *metrics, openFor time.Duration) gobreaker.Settings {
@@ -249,15 +253,26 @@ func (r *resolver) redisCall(fn func() error) error {
 	return err
 }
 
-// Invalidate drops one code (cache.Invalidator).
+// Invalidate drops one key (cache.Invalidator); the domains message has the
+// domains read again.
 func (r *resolver) Invalidate(code string) {
+	if code == cache.DomainsChanged {
+		if r.onDomains != nil {
+			r.onDomains()
+		}
+		return
+	}
 	r.epoch.Add(1)
 	r.local.remove(code)
 	r.m.invalidations.Inc()
 }
 
-// InvalidateAll drops every entry (cache.Invalidator).
+// InvalidateAll drops every entry, and has the domains read again
+// (cache.Invalidator).
 func (r *resolver) InvalidateAll() {
+	if r.onDomains != nil {
+		r.onDomains()
+	}
 	r.epoch.Add(1)
 	r.local.purge()
 	r.m.invalidations.Inc()

@@ -53,6 +53,10 @@ type Options struct {
 	RateBurst        int
 	RateLimitClients int // default 100,000
 	TrustedProxies   []netip.Prefix
+	// DefaultHost is the default domain's host (REBOUND_PUBLIC_URL's),
+	// lower-case. Until the edge has read the domains, requests for other
+	// hosts are answered 503; empty takes every host for the default then.
+	DefaultHost string
 	// CountryHeader names the header a trusted proxy tells the client's
 	// country in (e.g. CF-IPCountry), for the country condition of redirect
 	// rules; Countries answers when it is empty or absent.
@@ -80,6 +84,7 @@ type Server struct {
 	clicks   *clickShipper
 	bots     *botVerdicts
 	targets  targetHeaders
+	domains  *domainTable
 	store    Store
 	cache    *cache.Client
 	log      *slog.Logger
@@ -90,9 +95,11 @@ type Server struct {
 	idPrefix [8]byte
 	stopSub  context.CancelFunc
 	subDone  chan struct{}
-	draining atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	// domainsDone is closed when the domain reload loop has stopped.
+	domainsDone chan struct{}
+	draining    atomic.Bool
+	stopOnce    sync.Once
+	stopErr     error
 	// errorLog lets one error line through a second; errorsSinceLog counts
 	// the errors each line stands for.
 	errorLog       rate.Sometimes
@@ -142,8 +149,12 @@ func New(opts Options) *Server {
 		NoDefaultContentType: true,
 		Logger:               fasthttpLogger{opts.Logger},
 	}
+	s.domains = newDomainTable(opts.DefaultHost, opts.Store, opts.Cache, opts.Logger)
+	s.res.onDomains = s.domains.reloadSoon
 	subCtx, stop := context.WithCancel(context.Background())
 	s.stopSub = stop
+	s.domainsDone = make(chan struct{})
+	go func() { defer close(s.domainsDone); s.domains.run(subCtx) }()
 	if opts.Subscribe {
 		go func() { defer close(s.subDone); opts.Cache.Subscribe(subCtx, s.res) }()
 	} else {
@@ -208,6 +219,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.clicks.close(ctx)
 		s.stopSub()
 		<-s.subDone
+		<-s.domainsDone
 		s.res.redis.close()
 		if err != nil {
 			s.stopErr = fmt.Errorf("shut down edge: %w", err)
@@ -278,26 +290,42 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.fail(ctx, errRateLimited)
 		return
 	}
+	dom, known := s.domains.lookup(ctx.Host())
+	if !known {
+		s.unavailable(ctx, errDomainsUnknown)
+		return
+	}
 	if len(path) == 0 || path[0] != '/' {
 		s.fail(ctx, errNotFound)
 		return
 	}
 	code := path[1:]
-	if !rebound.IsCodeShaped(code) || rebound.IsReservedCode(b2s(code)) {
-		s.fail(ctx, errNotFound)
+	if len(code) == 0 && dom != nil && dom.root != nil {
+		s.elsewhere(ctx, dom.root)
 		return
 	}
-	e, err := s.res.resolve(ctx, code, now)
+	if !rebound.IsCodeShaped(code) || rebound.IsReservedCode(b2s(code)) {
+		s.missing(ctx, dom, errNotFound)
+		return
+	}
+	// A link's key is its code on the default domain, "host/code" on
+	// another (rebound.LinkKey), built on the stack.
+	key := code
+	var keyBuf [rebound.MaxHostLen + 1 + rebound.MaxCodeLen]byte
+	if dom != nil {
+		key = append(append(keyBuf[:0], dom.keyPrefix...), code...)
+	}
+	e, err := s.res.resolve(ctx, key, now)
 	if err != nil {
 		s.unavailable(ctx, err)
 		return
 	}
 	if e.absent {
-		s.fail(ctx, errNotFound)
+		s.missing(ctx, dom, errNotFound)
 		return
 	}
 	if !e.live(now.UnixMilli()) {
-		s.fail(ctx, errGone)
+		s.missing(ctx, dom, errGone)
 		return
 	}
 	if e.maxClicks > 0 {
@@ -307,7 +335,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 			return
 		}
 		if !ok {
-			s.fail(ctx, errGone)
+			s.missing(ctx, dom, errGone)
 			return
 		}
 	}
@@ -317,6 +345,28 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 	}
 	s.recordClick(ctx, e, now, rule)
 	s.redirect(ctx, e, location)
+}
+
+// errDomainsUnknown: the edge has not read the domains yet, so a host other
+// than the default domain's may be any domain's.
+var errDomainsUnknown = errors.New("domains not read yet")
+
+// missing answers an unknown or gone code: a redirect to the domain's
+// not_found_url when it has one, else the JSON error e.
+func (s *Server) missing(ctx *fasthttp.RequestCtx, dom *domainConf, e *edgeError) {
+	if dom != nil && dom.notFound != nil {
+		s.elsewhere(ctx, dom.notFound)
+		return
+	}
+	s.fail(ctx, e)
+}
+
+// elsewhere answers a 302 to a domain's own page (not_found_url, root_url),
+// which a browser must not keep: the code may name a link tomorrow.
+func (s *Server) elsewhere(ctx *fasthttp.RequestCtx, location []byte) {
+	ctx.SetStatusCode(fasthttp.StatusFound)
+	ctx.Response.Header.SetCanonical(strLocation, location)
+	ctx.Response.Header.SetCanonical(strCacheControl, ruleCacheControl)
 }
 
 // recoverPanic keeps a bug in one request from taking the edge down: fasthttp

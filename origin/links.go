@@ -17,7 +17,7 @@ type linkJSON struct {
 }
 
 func (s *Server) linkJSON(l rebound.Link) linkJSON {
-	return linkJSON{Link: l, ShortURL: s.shortURLs.ShortURL(l.ShortCode)}
+	return linkJSON{Link: l, ShortURL: s.shortURLs.ShortURLOn(l.Domain, l.ShortCode)}
 }
 
 // linkPatch reads and validates the link fields of a body. It serves create
@@ -58,6 +58,21 @@ func (s *Server) linkPatch(o object) (postgres.LinkPatch, error) {
 	if p.Tags.Set {
 		if p.Tags.Value, err = rebound.NormalizeTags(p.Tags.Value, "tags"); err != nil {
 			return p, err
+		}
+	}
+	if p.Domain, err = get[*string](o, "domain"); err != nil {
+		return p, err
+	}
+	if p.Domain.Set && p.Domain.Value != nil {
+		host, err := rebound.NormalizeHost(*p.Domain.Value, "domain")
+		if err != nil {
+			return p, err
+		}
+		// The default domain's own host is the default domain.
+		if host == s.shortURLs.Host() {
+			p.Domain.Value = nil
+		} else {
+			p.Domain.Value = &host
 		}
 	}
 	if raw, ok := o["rules"]; ok {
@@ -128,7 +143,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	in := postgres.NewLink{
 		UserID: p.UserID.Value, ShortCode: p.ShortCode.Value, OriginalURL: p.OriginalURL.Value, Title: p.Title.Value,
 		IsActive: true, RedirectType: 302, ForwardQuery: p.ForwardQuery.Value, ExpiresAt: p.ExpiresAt.Value,
-		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Rules: p.Rules.Value, Actor: who.Actor(),
+		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Rules: p.Rules.Value, Domain: p.Domain.Value, Actor: who.Actor(),
 	}
 	if p.IsActive.Set {
 		in.IsActive = p.IsActive.Value
@@ -250,7 +265,7 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.sync.removed(r.Context(), l.ShortCode, l.Version)
+	s.sync.removed(r.Context(), l.Key(), l.Version)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -81,6 +81,10 @@ func TestRoleTable(t *testing.T) {
 		case strings.HasPrefix(p, "/keys/{id}"):
 			_, id := e.newKey("reader", 0)
 			p = strings.Replace(p, "{id}", fmt.Sprint(id), 1)
+		case strings.Contains(p, "{host}"):
+			host := fresh("d") + ".roles.example"
+			e.want(e.do("POST", "/domains", map[string]any{"host": host}), 201, "")
+			p = strings.Replace(p, "{host}", host, 1)
 		}
 		return p
 	}
@@ -97,6 +101,10 @@ func TestRoleTable(t *testing.T) {
 			return map[string]any{"event_type": "checked"}, nil
 		case "POST /keys":
 			return map[string]any{"name": "made", "role": "reader"}, nil
+		case "POST /domains":
+			return map[string]any{"host": fresh("d") + ".new.example"}, nil
+		case "PATCH /domains/{host}":
+			return map[string]any{"root_url": "https://roles.example/home"}, nil
 		case "POST /users/bulk":
 			return "username,email\n", []string{"Content-Type", "text/csv"}
 		case "POST /urls/bulk":

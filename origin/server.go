@@ -52,6 +52,10 @@ type Store interface {
 	DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (rebound.Link, error)
 	Tags(ctx context.Context, userID *int64) ([]postgres.TagCount, error)
 	IndexSearch(ctx context.Context) (int, error)
+	CreateDomain(ctx context.Context, d rebound.Domain) (rebound.Domain, error)
+	Domains(ctx context.Context) ([]rebound.Domain, error)
+	UpdateDomain(ctx context.Context, host string, p postgres.DomainPatch) (rebound.Domain, error)
+	DeleteDomain(ctx context.Context, host string, withLinks bool, actor json.RawMessage) ([]rebound.Link, error)
 	KeyStore
 	CreateKey(ctx context.Context, in postgres.NewKey) (rebound.APIKey, error)
 	ListKeys(ctx context.Context, p rebound.Page) ([]rebound.APIKey, int64, error)
@@ -194,6 +198,9 @@ func New(opts Options) *Server {
 		{pattern: "/events/bulk", methods: map[string]endpoint{"POST": to(s.importCSV(csvimport.Events), admins)}},
 		{pattern: "/keys", methods: map[string]endpoint{"GET": to(s.listKeys, admins), "POST": to(s.createKey, admins)}},
 		{pattern: "/keys/{id}", methods: map[string]endpoint{"DELETE": to(s.revokeKey, admins)}},
+		{pattern: "/domains", methods: map[string]endpoint{"GET": to(s.listDomains, everyone), "POST": to(s.createDomain, admins)}},
+		{pattern: "/domains/{host}", methods: map[string]endpoint{
+			"PATCH": to(s.updateDomain, admins), "DELETE": to(s.deleteDomain, admins)}},
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.dispatch(rt))

@@ -129,11 +129,11 @@ func (c *cacheSync) stored(ctx context.Context, l rebound.Link) {
 // absent as of the update. The next tick takes the codes off the outbox.
 func (c *cacheSync) changed(ctx context.Context, before, after rebound.Link) {
 	owed := owedWrite{version: after.Version, outbox: true}
-	writes := []pendingWrite{{code: after.ShortCode, owedWrite: owed}}
+	writes := []pendingWrite{{code: after.Key(), owedWrite: owed}}
 	var gone map[string]int64
-	if before.ShortCode != after.ShortCode {
-		gone = map[string]int64{before.ShortCode: after.Version}
-		writes = append(writes, pendingWrite{code: before.ShortCode, owedWrite: owed})
+	if before.Key() != after.Key() {
+		gone = map[string]int64{before.Key(): after.Version}
+		writes = append(writes, pendingWrite{code: before.Key(), owedWrite: owed})
 	}
 	c.write(ctx, writes, func(ctx context.Context) error { return c.cache.Store(ctx, []rebound.Link{after}, gone) })
 }
@@ -163,7 +163,7 @@ func (c *cacheSync) importStore() func(context.Context, []rebound.Link) error {
 func createdWrites(links []rebound.Link) []pendingWrite {
 	writes := make([]pendingWrite, len(links))
 	for i, l := range links {
-		writes[i] = pendingWrite{code: l.ShortCode, owedWrite: owedWrite{version: l.Version}}
+		writes[i] = pendingWrite{code: l.Key(), owedWrite: owedWrite{version: l.Version}}
 	}
 	return writes
 }

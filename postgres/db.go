@@ -185,6 +185,9 @@ func translate(err error, doing string) error {
 			field := constraintField(pgErr.ConstraintName)
 			return rebound.FieldErrorf(rebound.EConflict, field, "%s already exists", field)
 		case "23503": // foreign_key_violation
+			if strings.HasPrefix(pgErr.ConstraintName, "urls_domain") {
+				return rebound.FieldErrorf(rebound.ENotFound, "domain", "domain names no domain")
+			}
 			return rebound.FieldErrorf(rebound.ENotFound, "user_id", "user_id names no user")
 		}
 	}

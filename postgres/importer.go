@@ -37,6 +37,7 @@ type ImportLink struct {
 	IsActive    bool
 	Tags        []string
 	Rules       []rebound.Rule
+	Domain      *string
 	CreatedAt   *time.Time
 	UpdatedAt   *time.Time
 }
@@ -140,7 +141,7 @@ func (db *DB) ImportUsers(ctx context.Context, rows []ImportUser) (int, []RowErr
 func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Link, []RowError, error) {
 	rows, errs := dedupe(rows, func(r ImportLink) int { return r.Line },
 		func(r ImportLink) (string, string) { return "id", optID(r.ID) },
-		func(r ImportLink) (string, string) { return "short_code", r.ShortCode })
+		func(r ImportLink) (string, string) { return "short_code", rebound.LinkKey(r.Domain, r.ShortCode) })
 	if len(rows) == 0 {
 		return nil, errs, nil
 	}
@@ -150,10 +151,18 @@ func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Lin
 		if err != nil {
 			return err
 		}
+		known, err := knownDomains(ctx, tx)
+		if err != nil {
+			return err
+		}
 		keep := rows[:0:0]
 		for _, r := range rows {
 			if r.UserID != nil && missing[*r.UserID] {
 				errs = append(errs, RowError{Line: r.Line, Error: fmt.Sprintf("user_id %d names no user", *r.UserID)})
+				continue
+			}
+			if r.Domain != nil && !known[*r.Domain] {
+				errs = append(errs, RowError{Line: r.Line, Error: fmt.Sprintf("domain %s names no domain", *r.Domain)})
 				continue
 			}
 			keep = append(keep, r)
@@ -165,20 +174,20 @@ func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Lin
 		// Tags travel as one text a row, joined by the CSV's own separator
 		// (which no tag holds): unnest cannot take a ragged 2-D array.
 		tags := make([]string, n)
-		rules := make([]*string, n)
+		rules, domains := make([]*string, n), make([]*string, n)
 		for i, r := range rows {
-			rules[i] = RulesArg(r.Rules)
+			rules[i], domains[i] = RulesArg(r.Rules), r.Domain
 			ids[i], users[i], codes[i], urls[i] = r.ID, r.UserID, r.ShortCode, r.OriginalURL
 			titles[i], active[i], created[i], updated[i] = r.Title, r.IsActive, r.CreatedAt, r.UpdatedAt
 			tags[i] = strings.Join(r.Tags, rebound.TagSeparator)
 		}
-		res, err := tx.Query(ctx, `INSERT INTO urls (id, user_id, short_code, original_url, title, is_active, created_at, updated_at, tags, rules)
+		res, err := tx.Query(ctx, `INSERT INTO urls (id, user_id, short_code, original_url, title, is_active, created_at, updated_at, tags, rules, domain)
 			SELECT COALESCE(t.id, nextval('urls_id_seq')), t.user_id, t.code, t.url, t.title, t.active,
 				COALESCE(t.created, now()), COALESCE(t.updated, t.created, now()),
-				CASE WHEN t.tags = '' THEN '{}'::text[] ELSE string_to_array(t.tags, $10) END, t.rules
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::jsonb[])
-				AS t(id, user_id, code, url, title, active, created, updated, tags, rules)
-			ON CONFLICT DO NOTHING RETURNING `+linkColumns, ids, users, codes, urls, titles, active, created, updated, tags, rebound.TagSeparator, rules)
+				CASE WHEN t.tags = '' THEN '{}'::text[] ELSE string_to_array(t.tags, $10) END, t.rules, t.domain
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::text[], $11::jsonb[], $12::text[])
+				AS t(id, user_id, code, url, title, active, created, updated, tags, rules, domain)
+			ON CONFLICT DO NOTHING RETURNING `+linkColumns, ids, users, codes, urls, titles, active, created, updated, tags, rebound.TagSeparator, rules, domains)
 		if err != nil {
 			return translate(err, "import links")
 		}
@@ -201,10 +210,10 @@ func (db *DB) ImportLinks(ctx context.Context, rows []ImportLink) ([]rebound.Lin
 	}
 	stored := make(map[string]bool, len(links))
 	for _, l := range links {
-		stored[l.ShortCode] = true
+		stored[l.Key()] = true
 	}
 	for _, r := range rows {
-		if !stored[r.ShortCode] {
+		if !stored[rebound.LinkKey(r.Domain, r.ShortCode)] {
 			errs = append(errs, RowError{Line: r.Line, Error: "a url with this id or short_code already exists"})
 		}
 	}
@@ -305,4 +314,21 @@ func indexImported(ctx context.Context, tx pgx.Tx, links []rebound.Link) error {
 	_, err := tx.Exec(ctx, `INSERT INTO url_search (url_id, doc)
 		SELECT u.id, `+searchDoc("u")+` FROM urls u WHERE u.id = ANY($1) ORDER BY u.id`, ids)
 	return translate(err, "index imported links for search")
+}
+
+// knownDomains returns the hosts of every domain. Domains are few.
+func knownDomains(ctx context.Context, tx pgx.Tx) (map[string]bool, error) {
+	rows, err := tx.Query(ctx, "SELECT host FROM domains")
+	if err != nil {
+		return nil, translate(err, "read domains")
+	}
+	hosts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, translate(err, "read domains")
+	}
+	known := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		known[h] = true
+	}
+	return known, nil
 }

@@ -17,7 +17,7 @@ import (
 // A delete returns linkFields and a fresh version for the code's tombstone.
 const (
 	linkFields = `id, user_id, short_code, original_url, title, is_active, redirect_type,
-	forward_query, expires_at, max_clicks, tags, rules, created_at, updated_at`
+	forward_query, expires_at, max_clicks, tags, rules, domain, created_at, updated_at`
 	linkColumns = linkFields + `, version`
 )
 
@@ -26,7 +26,7 @@ func scanLink(row pgx.Row, extra ...any) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
 	err := row.Scan(append([]any{&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.Rules, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.Rules, &l.Domain, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
 	l.RedirectType = int(rt)
 	if l.Tags == nil {
 		l.Tags = []string{}
@@ -66,6 +66,7 @@ type LinkPatch struct {
 	MaxClicks    Opt[*int64]
 	Tags         Opt[[]string]
 	Rules        Opt[[]rebound.Rule]
+	Domain       Opt[*string]
 }
 
 // NewLink is a link to create. An empty ShortCode asks for a generated one.
@@ -81,6 +82,7 @@ type NewLink struct {
 	MaxClicks    *int64
 	Tags         []string
 	Rules        []rebound.Rule
+	Domain       *string
 	// Actor is recorded as the created event's details.actor when set.
 	Actor json.RawMessage
 }
@@ -104,8 +106,8 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 		// transaction of their own.
 		l, err := scanLink(db.pool.QueryRow(ctx, `WITH link AS (
 				INSERT INTO urls
-				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $13::jsonb) RETURNING `+linkColumns+`
+				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules, domain)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $13::jsonb, $14) RETURNING `+linkColumns+`
 			), event AS (
 				INSERT INTO events (url_id, user_id, event_type, details)
 				SELECT id, user_id, $10, jsonb_strip_nulls(jsonb_build_object('short_code', short_code,
@@ -115,7 +117,7 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 			)
 			SELECT `+linkColumns+` FROM link`,
 			in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
-			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags), RulesArg(in.Rules)))
+			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags), RulesArg(in.Rules), in.Domain))
 		err = translate(err, "create link")
 		if generated && attempt < maxCodeAttempts && rebound.ErrorCode(err) == rebound.EConflict &&
 			rebound.ErrorField(err) == "short_code" {
@@ -133,20 +135,32 @@ func (db *DB) GetLink(ctx context.Context, id int64) (rebound.Link, error) {
 	return l, notFound(translate(err, "get link"), "url")
 }
 
-// LinkByCode returns the link with the given short code, or a not_found error.
-func (db *DB) LinkByCode(ctx context.Context, code string) (rebound.Link, error) {
+// LinkByCode returns the link with the given key (rebound.LinkKey: its
+// code on the default domain, "host/code" on another), or a not_found error.
+func (db *DB) LinkByCode(ctx context.Context, key string) (rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	l, err := scanLink(db.pool.QueryRow(ctx, "SELECT "+linkColumns+" FROM urls WHERE short_code = $1", code))
+	domain, code := rebound.SplitLinkKey(key)
+	l, err := scanLink(db.pool.QueryRow(ctx, "SELECT "+linkColumns+
+		" FROM urls WHERE short_code = $1 AND coalesce(domain, '') = coalesce($2, '')", code, domain))
 	return l, notFound(translate(err, "get link by code"), "url")
 }
 
-// LinksByCodes returns the links holding any of codes, by code. A code no
-// link holds is not in the map.
-func (db *DB) LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error) {
+// LinksByCodes returns the links holding any of keys (rebound.LinkKey), by
+// key. A key no link holds is not in the map.
+func (db *DB) LinksByCodes(ctx context.Context, keys []string) (map[string]rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+" FROM urls WHERE short_code = ANY($1)", codes)
+	codes, domains := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		d, c := rebound.SplitLinkKey(k)
+		codes[i] = c
+		if d != nil {
+			domains[i] = *d
+		}
+	}
+	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+` FROM urls WHERE (short_code, coalesce(domain, '')) IN
+		(SELECT * FROM unnest($1::text[], $2::text[]))`, codes, domains)
 	if err != nil {
 		return nil, translate(err, "get links by codes")
 	}
@@ -156,7 +170,7 @@ func (db *DB) LinksByCodes(ctx context.Context, codes []string) (map[string]rebo
 	}
 	byCode := make(map[string]rebound.Link, len(links))
 	for _, l := range links {
-		byCode[l.ShortCode] = l
+		byCode[l.Key()] = l
 	}
 	return byCode, nil
 }
@@ -344,11 +358,12 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.
 		apply(&after.MaxClicks, p.MaxClicks, "max_clicks", changes)
 		apply(&after.Tags, p.Tags, "tags", changes)
 		apply(&after.Rules, p.Rules, "rules", changes)
+		apply(&after.Domain, p.Domain, "domain", changes)
 		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
 			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
-			tags = $11, rules = $12::jsonb, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
+			tags = $11, rules = $12::jsonb, domain = $13, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
 			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
-			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags), RulesArg(after.Rules)))
+			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags), RulesArg(after.Rules), after.Domain))
 		if err != nil {
 			return translate(err, "update link")
 		}
@@ -357,9 +372,9 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.
 				return translate(err, "queue link for search")
 			}
 		}
-		codes := []string{after.ShortCode}
-		if before.ShortCode != after.ShortCode {
-			codes = append(codes, before.ShortCode)
+		codes := []string{after.Key()}
+		if before.Key() != after.Key() {
+			codes = append(codes, before.Key())
 		}
 		if err := queueCacheWrites(ctx, tx, after.Version, codes...); err != nil {
 			return err
@@ -397,7 +412,7 @@ func (db *DB) DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (
 		if err != nil {
 			return notFound(translate(err, "delete link"), "url")
 		}
-		if err := queueCacheWrites(ctx, tx, l.Version, l.ShortCode); err != nil {
+		if err := queueCacheWrites(ctx, tx, l.Version, l.Key()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM url_search WHERE url_id = $1", id); err != nil {

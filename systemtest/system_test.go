@@ -192,6 +192,10 @@ func (s *system) hitCode(n *edgeNode, code string, headers ...string) (int, stri
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/"+code, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1] // the client sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := s.client.Do(req)
@@ -207,10 +211,21 @@ func (s *system) hitCode(n *edgeNode, code string, headers ...string) (int, stri
 // everyEdgeWithin fails unless every edge answers want for code within d of now.
 func (s *system) everyEdgeWithin(d time.Duration, code string, wantStatus int, wantLocation string) {
 	s.t.Helper()
+	s.everyEdgeWithinOn(d, "", code, wantStatus, wantLocation)
+}
+
+// everyEdgeWithinOn is everyEdgeWithin for a request whose Host is host
+// ("": the edge's own address).
+func (s *system) everyEdgeWithinOn(d time.Duration, host, code string, wantStatus int, wantLocation string) {
+	s.t.Helper()
+	var headers []string
+	if host != "" {
+		headers = []string{"Host", host}
+	}
 	start := time.Now()
 	for i, n := range s.edges {
 		for {
-			st, loc := s.hit(n, code)
+			st, loc := s.hit(n, code, headers...)
 			if st == wantStatus && (wantLocation == "" || loc == wantLocation) {
 				break
 			}

@@ -55,7 +55,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		PermanentMaxAge: cfg.PermanentMaxAge, DBConcurrency: cfg.EdgeDBConcurrency,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitClients: cfg.RateLimitClients,
 		TrustedProxies: cfg.TrustedProxies, ClickFlushInterval: cfg.ClickFlushInterval, Subscribe: true,
-		CountryHeader: cfg.CountryHeader, Countries: countries,
+		CountryHeader: cfg.CountryHeader, Countries: countries, DefaultHost: cfg.DefaultHost(),
 	})
 	ln, err := net.Listen("tcp", cfg.EdgeAddr)
 	if err != nil {
