@@ -35,9 +35,13 @@ type Link struct {
 	// Tags are lower-case labels to find links by; never nil once read.
 	Tags []string `json:"tags"`
 	// Rules send some clients elsewhere (SPEC 9); never nil once read.
-	Rules     []Rule    `json:"rules"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Rules []Rule `json:"rules"`
+	// PasswordHash is the bcrypt hash of the link's password, nil for an
+	// open link. Never shown: the API shows PasswordProtected.
+	PasswordHash      *string   `json:"-"`
+	PasswordProtected bool      `json:"password_protected"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 	// Version orders the writes of links: every create, update and delete
 	// draws a higher one. Caches keep the highest they were given. Not
 	// shown by the API.

@@ -31,6 +31,9 @@ type Load struct {
 	// Body, when set, returns the body of each request (Content-Type JSON).
 	Body   func(rnd *rand.Rand, dst []byte) []byte
 	Header map[string]string
+	// Host, when set, is sent as the Host header instead of Addr (a
+	// domain the server answers on).
+	Host string
 	// OK says which statuses count as success; default: redirect statuses.
 	OK func(status int) bool
 	// Decorate, when set, adjusts each request's headers (a client address
@@ -194,6 +197,10 @@ func (l Load) worker(ctx context.Context, hc *fasthttp.HostClient, w int, start 
 	var uri, path, body []byte
 	for k, v := range l.Header {
 		req.Header.Set(k, v)
+	}
+	if l.Host != "" {
+		req.UseHostHeader = true
+		req.Header.SetHost(l.Host)
 	}
 	req.Header.SetMethod(l.Method)
 	for ctx.Err() == nil {

@@ -22,6 +22,9 @@ type Entry struct {
 	// Rules is the link's redirect rules as JSON (rebound.Rule), "" when it
 	// has none.
 	Rules string
+	// Password is the bcrypt hash of the link's password, "" for an open
+	// link.
+	Password string
 }
 
 // EntryOf returns the cache entry of a link.
@@ -35,6 +38,9 @@ func EntryOf(l rebound.Link) Entry {
 	}
 	if l.MaxClicks != nil {
 		e.MaxClicks = *l.MaxClicks
+	}
+	if l.PasswordHash != nil {
+		e.Password = *l.PasswordHash
 	}
 	if len(l.Rules) > 0 {
 		b, err := json.Marshal(l.Rules)
@@ -56,10 +62,17 @@ func EntryOf(l rebound.Link) Entry {
 // without its rules and serves its own target, and its fill (SET NX) never
 // overwrites the entry. So during a rolling upgrade a link with rules is
 // answered by old edges as if it had none, never wrongly otherwise.
+//
+// Format 5 is written for links with a password: format 3, then the
+// password's hash, then the rules' length (0 for none) and JSON. An edge of
+// a release before it reads such a link from Postgres without its password,
+// so origins may set passwords only once every edge runs this release
+// (docs/operations.md).
 const (
-	entryFormat      = "3" // 3: the link's version after the format
-	entryFormatRules = "4" // 4: 3, then the rules' length and JSON before the URL
-	entryFormatV2    = "2"
+	entryFormat         = "3" // 3: the link's version after the format
+	entryFormatRules    = "4" // 4: 3, then the rules' length and JSON before the URL
+	entryFormatPassword = "5" // 5: 3, then the password hash, the rules' length and JSON
+	entryFormatV2       = "2"
 )
 
 // absent is the value stored for a code known not to exist: alone when an
@@ -72,10 +85,13 @@ const absent = "-"
 // len is the length of the rules' JSON. The URL comes last and may hold '|'
 // itself, as the JSON may.
 func (e Entry) Marshal() []byte {
-	b := make([]byte, 0, 64+len(e.URL)+len(e.Rules))
-	if e.Rules != "" {
+	b := make([]byte, 0, 64+len(e.URL)+len(e.Rules)+len(e.Password))
+	switch {
+	case e.Password != "":
+		b = append(b, entryFormatPassword...)
+	case e.Rules != "":
 		b = append(b, entryFormatRules...)
-	} else {
+	default:
 		b = append(b, entryFormat...)
 	}
 	b = append(b, '|')
@@ -93,7 +109,11 @@ func (e Entry) Marshal() []byte {
 	b = append(b, '|')
 	b = strconv.AppendInt(b, e.MaxClicks, 10)
 	b = append(b, '|')
-	if e.Rules != "" {
+	if e.Password != "" {
+		b = append(b, e.Password...)
+		b = append(b, '|')
+	}
+	if e.Rules != "" || e.Password != "" {
 		b = strconv.AppendInt(b, int64(len(e.Rules)), 10)
 		b = append(b, '|')
 		b = append(b, e.Rules...)
@@ -133,7 +153,7 @@ func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 		return n
 	}
 	switch string(format) {
-	case entryFormat, entryFormatRules:
+	case entryFormat, entryFormatRules, entryFormatPassword:
 		if j = indexPipe(b); j < 0 {
 			return e, errBadEntry
 		}
@@ -151,14 +171,27 @@ func unmarshalEntry[T string | []byte](b T) (Entry, error) {
 		}
 		fields[i], b = b[:j], b[j+1:]
 	}
-	if string(format) == entryFormatRules {
+	if string(format) == entryFormatPassword {
+		j := indexPipe(b)
+		if j <= 0 {
+			return e, errBadEntry
+		}
+		e.Password = string(b[:j])
+		b = b[j+1:]
+	}
+	if string(format) == entryFormatRules || string(format) == entryFormatPassword {
 		j := indexPipe(b)
 		if j < 0 {
 			return e, errBadEntry
 		}
 		n := parse(b[:j])
 		b = b[j+1:]
-		if err != nil || n <= 0 || n >= int64(len(b)) || b[n] != '|' {
+		// Format 4 exists for its rules; format 5 may have none.
+		least := int64(1)
+		if string(format) == entryFormatPassword {
+			least = 0
+		}
+		if err != nil || n < least || n >= int64(len(b)) || b[n] != '|' {
 			return e, errBadEntry
 		}
 		e.Rules = string(b[:n])

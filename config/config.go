@@ -45,6 +45,9 @@ type Config struct {
 	// GeoIPDB is REBOUND_GEOIP_DB: a MaxMind-format country database, read
 	// when no trusted country header tells the country.
 	GeoIPDB string
+	// PasswordChecksPerSecond is REBOUND_PASSWORD_CHECKS_PER_SECOND: the
+	// password checks (bcrypt) an edge runs a second at most.
+	PasswordChecksPerSecond float64
 
 	LogLevel slog.Level // REBOUND_LOG_LEVEL
 
@@ -78,32 +81,36 @@ func Load(envFile string) (Config, error) {
 func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
-		DatabaseURL:        r.str("DATABASE_URL", "postgres://rebound:rebound@127.0.0.1:5432/rebound?sslmode=disable"),
-		RedisURL:           r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		RedisClusterAddrs:  r.list("REDIS_CLUSTER_ADDRS"),
-		RedisPrefix:        r.str("REBOUND_REDIS_PREFIX", "rb:"),
-		EdgeAddr:           r.str("REBOUND_EDGE_ADDR", ":8080"),
-		OriginAddr:         r.str("REBOUND_ORIGIN_ADDR", ":8081"),
-		PublicURL:          strings.TrimRight(r.str("REBOUND_PUBLIC_URL", "http://localhost:8080"), "/"),
-		APITokens:          r.list("REBOUND_API_TOKENS"),
-		InsecureNoAuth:     r.boolean("REBOUND_INSECURE_NO_AUTH", false),
-		TrustedProxies:     r.prefixes("REBOUND_TRUSTED_PROXIES"),
-		CountryHeader:      r.str("REBOUND_COUNTRY_HEADER", ""),
-		GeoIPDB:            r.str("REBOUND_GEOIP_DB", ""),
-		RateLimit:          r.float("REBOUND_RATE_LIMIT", 100),
-		RateBurst:          r.integer("REBOUND_RATE_BURST", 200, 1),
-		RateLimitClients:   r.integer("REBOUND_RATE_LIMIT_CLIENTS", 100_000, 1),
-		LogLevel:           r.level("REBOUND_LOG_LEVEL", slog.LevelInfo),
-		PermanentMaxAge:    r.duration("REBOUND_PERMANENT_MAX_AGE", 24*time.Hour),
-		LocalCacheSize:     r.integer("REBOUND_LOCAL_CACHE_SIZE", 100_000, 1),
-		LocalCacheTTL:      r.duration("REBOUND_LOCAL_CACHE_TTL", 30*time.Second),
-		NegativeCacheTTL:   r.duration("REBOUND_NEGATIVE_CACHE_TTL", 5*time.Second),
-		RedisLinkTTL:       r.duration("REBOUND_REDIS_LINK_TTL", 24*time.Hour),
-		EdgeDBConcurrency:  r.integer("REBOUND_EDGE_DB_CONCURRENCY", 16, 1),
-		DBMaxConns:         r.integer("REBOUND_DB_MAX_CONNS", 0, 2),
-		ClickFlushInterval: r.duration("REBOUND_CLICK_FLUSH_INTERVAL", 100*time.Millisecond),
-		ShutdownTimeout:    r.duration("REBOUND_SHUTDOWN_TIMEOUT", 10*time.Second),
-		EdgeTimerSlack:     r.duration("REBOUND_EDGE_TIMER_SLACK", time.Millisecond),
+		DatabaseURL:             r.str("DATABASE_URL", "postgres://rebound:rebound@127.0.0.1:5432/rebound?sslmode=disable"),
+		RedisURL:                r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisClusterAddrs:       r.list("REDIS_CLUSTER_ADDRS"),
+		RedisPrefix:             r.str("REBOUND_REDIS_PREFIX", "rb:"),
+		EdgeAddr:                r.str("REBOUND_EDGE_ADDR", ":8080"),
+		OriginAddr:              r.str("REBOUND_ORIGIN_ADDR", ":8081"),
+		PublicURL:               strings.TrimRight(r.str("REBOUND_PUBLIC_URL", "http://localhost:8080"), "/"),
+		APITokens:               r.list("REBOUND_API_TOKENS"),
+		InsecureNoAuth:          r.boolean("REBOUND_INSECURE_NO_AUTH", false),
+		TrustedProxies:          r.prefixes("REBOUND_TRUSTED_PROXIES"),
+		CountryHeader:           r.str("REBOUND_COUNTRY_HEADER", ""),
+		GeoIPDB:                 r.str("REBOUND_GEOIP_DB", ""),
+		PasswordChecksPerSecond: r.float("REBOUND_PASSWORD_CHECKS_PER_SECOND", 3),
+		RateLimit:               r.float("REBOUND_RATE_LIMIT", 100),
+		RateBurst:               r.integer("REBOUND_RATE_BURST", 200, 1),
+		RateLimitClients:        r.integer("REBOUND_RATE_LIMIT_CLIENTS", 100_000, 1),
+		LogLevel:                r.level("REBOUND_LOG_LEVEL", slog.LevelInfo),
+		PermanentMaxAge:         r.duration("REBOUND_PERMANENT_MAX_AGE", 24*time.Hour),
+		LocalCacheSize:          r.integer("REBOUND_LOCAL_CACHE_SIZE", 100_000, 1),
+		LocalCacheTTL:           r.duration("REBOUND_LOCAL_CACHE_TTL", 30*time.Second),
+		NegativeCacheTTL:        r.duration("REBOUND_NEGATIVE_CACHE_TTL", 5*time.Second),
+		RedisLinkTTL:            r.duration("REBOUND_REDIS_LINK_TTL", 24*time.Hour),
+		EdgeDBConcurrency:       r.integer("REBOUND_EDGE_DB_CONCURRENCY", 16, 1),
+		DBMaxConns:              r.integer("REBOUND_DB_MAX_CONNS", 0, 2),
+		ClickFlushInterval:      r.duration("REBOUND_CLICK_FLUSH_INTERVAL", 100*time.Millisecond),
+		ShutdownTimeout:         r.duration("REBOUND_SHUTDOWN_TIMEOUT", 10*time.Second),
+		EdgeTimerSlack:          r.duration("REBOUND_EDGE_TIMER_SLACK", time.Millisecond),
+	}
+	if c.PasswordChecksPerSecond <= 0 {
+		r.fail("REBOUND_PASSWORD_CHECKS_PER_SECOND", "must be a positive number")
 	}
 	if c.RateLimit < 0 {
 		r.fail("REBOUND_RATE_LIMIT", "must be zero (off) or a positive number")

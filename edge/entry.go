@@ -28,6 +28,9 @@ type entry struct {
 	// written back with a fill of Redis.
 	rules     *targeting.Set
 	rulesJSON string
+	// password is the bcrypt hash of the link's password; nil for an
+	// open link.
+	password []byte
 }
 
 // privateCacheControl is shared by every temporary redirect's entry.
@@ -44,6 +47,9 @@ func newEntry(e cache.Entry, permanent []byte, now time.Time) *entry {
 	}
 	if rebound.IsPermanentRedirect(en.status) {
 		en.cacheControl = permanent
+	}
+	if e.Password != "" {
+		en.password = []byte(e.Password)
 	}
 	if e.Rules != "" {
 		// The origin validated the rules; JSON that does not decode (a

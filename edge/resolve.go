@@ -212,6 +212,7 @@ func (r *resolver) fillRedis(code string, e *entry) {
 	_ = r.cache.FillLink(ctx, code, cache.Entry{
 		Version: e.version, ID: e.id, RedirectType: e.status, ForwardQuery: e.forwardQuery, Active: e.active,
 		ExpiresAt: e.expiresAt, MaxClicks: e.maxClicks, URL: string(e.location), Rules: e.rulesJSON,
+		Password: string(e.password),
 	})
 }
 

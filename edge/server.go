@@ -57,6 +57,10 @@ type Options struct {
 	// lower-case. Until the edge has read the domains, requests for other
 	// hosts are answered 503; empty takes every host for the default then.
 	DefaultHost string
+	// PasswordChecksPerSecond caps the password checks (bcrypt, about
+	// 60 ms of CPU each) the edge runs a second, so that a flood of
+	// guesses cannot take the CPU redirects need; default 3.
+	PasswordChecksPerSecond float64
 	// CountryHeader names the header a trusted proxy tells the client's
 	// country in (e.g. CF-IPCountry), for the country condition of redirect
 	// rules; Countries answers when it is empty or absent.
@@ -79,22 +83,23 @@ type Options struct {
 
 // Server is an edge: its fasthttp server, lookup tiers and background work.
 type Server struct {
-	res      *resolver
-	limiter  *limiter
-	clicks   *clickShipper
-	bots     *botVerdicts
-	targets  targetHeaders
-	domains  *domainTable
-	store    Store
-	cache    *cache.Client
-	log      *slog.Logger
-	m        *metrics
-	srv      *fasthttp.Server
-	metricsH fasthttp.RequestHandler
-	reqIDs   atomic.Uint64
-	idPrefix [8]byte
-	stopSub  context.CancelFunc
-	subDone  chan struct{}
+	res       *resolver
+	limiter   *limiter
+	clicks    *clickShipper
+	bots      *botVerdicts
+	targets   targetHeaders
+	domains   *domainTable
+	passwords *passwordGate
+	store     Store
+	cache     *cache.Client
+	log       *slog.Logger
+	m         *metrics
+	srv       *fasthttp.Server
+	metricsH  fasthttp.RequestHandler
+	reqIDs    atomic.Uint64
+	idPrefix  [8]byte
+	stopSub   context.CancelFunc
+	subDone   chan struct{}
 	// domainsDone is closed when the domain reload loop has stopped.
 	domainsDone chan struct{}
 	draining    atomic.Bool
@@ -150,6 +155,7 @@ func New(opts Options) *Server {
 		Logger:               fasthttpLogger{opts.Logger},
 	}
 	s.domains = newDomainTable(opts.DefaultHost, opts.Store, opts.Cache, opts.Logger)
+	s.passwords = newPasswordGate(opts.TrustedProxies, opts.PasswordChecksPerSecond)
 	s.res.onDomains = s.domains.reloadSoon
 	subCtx, stop := context.WithCancel(context.Background())
 	s.stopSub = stop
@@ -230,6 +236,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 var (
 	strGET          = []byte("GET")
+	strPOST         = []byte("POST")
 	strHEAD         = []byte("HEAD")
 	strLocation     = []byte("Location")
 	strCacheControl = []byte("Cache-Control")
@@ -279,7 +286,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 			return
 		}
 	}
-	if !readOnly {
+	// POST is a password for a protected link; anything else but GET and
+	// HEAD is refused here, before any lookup.
+	post := bytes.Equal(method, strPOST)
+	if !readOnly && !post {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		s.fail(ctx, errMethod)
 		return
@@ -326,6 +336,15 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 	}
 	if !e.live(now.UnixMilli()) {
 		s.missing(ctx, dom, errGone)
+		return
+	}
+	if e.password != nil {
+		if !s.passwords.admit(ctx, s, e, code, post, now) {
+			return // the form, or the refusal, is the answer
+		}
+	} else if post {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.fail(ctx, errMethod)
 		return
 	}
 	if e.maxClicks > 0 {
@@ -396,6 +415,14 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry, location []byte) {
 		bytebufferpool.Put(buf)
 	} else {
 		h.SetCanonical(strLocation, location)
+	}
+	if e.password != nil {
+		// Answering a posted password: 303 turns the POST into a GET of the
+		// target (a 307 or 308 would post the password there), and nothing
+		// may keep the answer.
+		ctx.SetStatusCode(fasthttp.StatusSeeOther)
+		h.Set("Cache-Control", "no-store")
+		return
 	}
 	if e.rules == nil {
 		h.SetCanonical(strCacheControl, e.cacheControl)

@@ -75,6 +75,20 @@ func (s *Server) linkPatch(o object) (postgres.LinkPatch, error) {
 			p.Domain.Value = &host
 		}
 	}
+	password, err := get[*string](o, "password")
+	if err != nil {
+		return p, err
+	}
+	if password.Set {
+		p.PasswordHash = postgres.Some[*string](nil)
+		if password.Value != nil {
+			hash, err := rebound.HashPassword(*password.Value)
+			if err != nil {
+				return p, err
+			}
+			p.PasswordHash.Value = &hash
+		}
+	}
 	if raw, ok := o["rules"]; ok {
 		rules, err := rebound.ParseRules(raw, s.shortURLs.ValidateOriginalURL)
 		if err != nil {
@@ -143,7 +157,8 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	in := postgres.NewLink{
 		UserID: p.UserID.Value, ShortCode: p.ShortCode.Value, OriginalURL: p.OriginalURL.Value, Title: p.Title.Value,
 		IsActive: true, RedirectType: 302, ForwardQuery: p.ForwardQuery.Value, ExpiresAt: p.ExpiresAt.Value,
-		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Rules: p.Rules.Value, Domain: p.Domain.Value, Actor: who.Actor(),
+		MaxClicks: p.MaxClicks.Value, Tags: p.Tags.Value, Rules: p.Rules.Value, Domain: p.Domain.Value,
+		PasswordHash: p.PasswordHash.Value, Actor: who.Actor(),
 	}
 	if p.IsActive.Set {
 		in.IsActive = p.IsActive.Value
@@ -317,6 +332,10 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	if !l.Live(now) {
 		s.writeError(w, r, rebound.Errorf(rebound.EGone, "this link is no longer active"))
+		return
+	}
+	if l.PasswordProtected {
+		s.writeError(w, r, rebound.Errorf(rebound.EUnauthorized, "this link needs a password: open it at its short URL"))
 		return
 	}
 	if l.MaxClicks != nil {

@@ -17,7 +17,7 @@ import (
 // A delete returns linkFields and a fresh version for the code's tombstone.
 const (
 	linkFields = `id, user_id, short_code, original_url, title, is_active, redirect_type,
-	forward_query, expires_at, max_clicks, tags, rules, domain, created_at, updated_at`
+	forward_query, expires_at, max_clicks, tags, rules, domain, password_hash, created_at, updated_at`
 	linkColumns = linkFields + `, version`
 )
 
@@ -26,7 +26,7 @@ func scanLink(row pgx.Row, extra ...any) (rebound.Link, error) {
 	var l rebound.Link
 	var rt int16
 	err := row.Scan(append([]any{&l.ID, &l.UserID, &l.ShortCode, &l.OriginalURL, &l.Title, &l.IsActive, &rt,
-		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.Rules, &l.Domain, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
+		&l.ForwardQuery, &l.ExpiresAt, &l.MaxClicks, &l.Tags, &l.Rules, &l.Domain, &l.PasswordHash, &l.CreatedAt, &l.UpdatedAt, &l.Version}, extra...)...)
 	l.RedirectType = int(rt)
 	if l.Tags == nil {
 		l.Tags = []string{}
@@ -34,6 +34,7 @@ func scanLink(row pgx.Row, extra ...any) (rebound.Link, error) {
 	if l.Rules == nil {
 		l.Rules = []rebound.Rule{}
 	}
+	l.PasswordProtected = l.PasswordHash != nil
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	if l.ExpiresAt != nil {
 		t := l.ExpiresAt.UTC()
@@ -67,6 +68,8 @@ type LinkPatch struct {
 	Tags         Opt[[]string]
 	Rules        Opt[[]rebound.Rule]
 	Domain       Opt[*string]
+	// PasswordHash sets (a hash) or clears (nil) the link's password.
+	PasswordHash Opt[*string]
 }
 
 // NewLink is a link to create. An empty ShortCode asks for a generated one.
@@ -83,6 +86,7 @@ type NewLink struct {
 	Tags         []string
 	Rules        []rebound.Rule
 	Domain       *string
+	PasswordHash *string
 	// Actor is recorded as the created event's details.actor when set.
 	Actor json.RawMessage
 }
@@ -106,8 +110,8 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 		// transaction of their own.
 		l, err := scanLink(db.pool.QueryRow(ctx, `WITH link AS (
 				INSERT INTO urls
-				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules, domain)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $13::jsonb, $14) RETURNING `+linkColumns+`
+				(user_id, short_code, original_url, title, is_active, redirect_type, forward_query, expires_at, max_clicks, tags, rules, domain, password_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $13::jsonb, $14, $15) RETURNING `+linkColumns+`
 			), event AS (
 				INSERT INTO events (url_id, user_id, event_type, details)
 				SELECT id, user_id, $10, jsonb_strip_nulls(jsonb_build_object('short_code', short_code,
@@ -117,7 +121,7 @@ func (db *DB) CreateLink(ctx context.Context, in NewLink) (rebound.Link, error) 
 			)
 			SELECT `+linkColumns+` FROM link`,
 			in.UserID, in.ShortCode, in.OriginalURL, in.Title, in.IsActive, in.RedirectType,
-			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags), RulesArg(in.Rules), in.Domain))
+			in.ForwardQuery, in.ExpiresAt, in.MaxClicks, rebound.EventCreated, nullJSON(in.Actor), tagsArg(in.Tags), RulesArg(in.Rules), in.Domain, in.PasswordHash))
 		err = translate(err, "create link")
 		if generated && attempt < maxCodeAttempts && rebound.ErrorCode(err) == rebound.EConflict &&
 			rebound.ErrorField(err) == "short_code" {
@@ -238,9 +242,11 @@ func (db *DB) ListLinks(ctx context.Context, f LinkFilter, sort LinkSort, p rebo
 	where := ` WHERE ($1::bigint IS NULL OR u.user_id = $1) AND ($2::boolean IS NULL OR u.is_active = $2)
 		AND ($3::text IS NULL OR u.short_code = $3) AND ($4::text[] IS NULL OR u.tags @> $4)`
 	if pattern != nil {
-		// Only with a search, so that the id set joins as a semi-join: under
-		// "$5 IS NULL OR", Postgres would probe it for every link instead.
-		where += ` AND u.id IN ` + searchMatches
+		// Only with a search; and as an array the matches are gathered once
+		// and the links read by primary key, whatever Postgres guesses of a
+		// substring's selectivity (a guess of thousands had it scan every
+		// link for a hash join).
+		where += ` AND u.id = ANY (ARRAY` + searchMatches + `)`
 	} else {
 		where += ` AND $5::text IS NULL`
 	}
@@ -359,11 +365,17 @@ func (db *DB) UpdateLink(ctx context.Context, id int64, p LinkPatch, actor json.
 		apply(&after.Tags, p.Tags, "tags", changes)
 		apply(&after.Rules, p.Rules, "rules", changes)
 		apply(&after.Domain, p.Domain, "domain", changes)
+		if p.PasswordHash.Set {
+			// The event says what changed, never the hash.
+			after.PasswordHash = p.PasswordHash.Value
+			after.PasswordProtected = after.PasswordHash != nil
+			changes["password_protected"] = map[string]any{"from": before.PasswordProtected, "to": after.PasswordProtected}
+		}
 		after, err = scanLink(tx.QueryRow(ctx, `UPDATE urls SET user_id = $2, short_code = $3, original_url = $4,
 			title = $5, is_active = $6, redirect_type = $7, forward_query = $8, expires_at = $9, max_clicks = $10,
-			tags = $11, rules = $12::jsonb, domain = $13, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
+			tags = $11, rules = $12::jsonb, domain = $13, password_hash = $14, updated_at = now(), version = nextval('link_versions') WHERE id = $1 RETURNING `+linkColumns,
 			id, after.UserID, after.ShortCode, after.OriginalURL, after.Title, after.IsActive, after.RedirectType,
-			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags), RulesArg(after.Rules), after.Domain))
+			after.ForwardQuery, after.ExpiresAt, after.MaxClicks, tagsArg(after.Tags), RulesArg(after.Rules), after.Domain, after.PasswordHash))
 		if err != nil {
 			return translate(err, "update link")
 		}

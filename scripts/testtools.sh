@@ -4,7 +4,8 @@
 # (`go test -race` needs cgo, and Go turns cgo off where it finds no
 # compiler: a machine with only Go fails with "-race requires cgo"),
 # promtool (package prometheus) checks and unit-tests the alert rules, node
-# checks the k6 scripts' syntax, curl runs the example `make run` prints.
+# checks the k6 scripts' syntax, curl runs the example `make run` prints,
+# chromium runs the browser tests (the password form).
 # Without them those tests skip or fail, so `make test` installs them rather
 # than pass without running.
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v node >/dev/null || missing+=(nodejs)
 command -v curl >/dev/null || missing+=(curl)
+command -v chromium >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "testtools: installing ${missing[*]} from Debian's packages" >&2

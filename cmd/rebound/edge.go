@@ -56,6 +56,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitClients: cfg.RateLimitClients,
 		TrustedProxies: cfg.TrustedProxies, ClickFlushInterval: cfg.ClickFlushInterval, Subscribe: true,
 		CountryHeader: cfg.CountryHeader, Countries: countries, DefaultHost: cfg.DefaultHost(),
+		PasswordChecksPerSecond: cfg.PasswordChecksPerSecond,
 	})
 	ln, err := net.Listen("tcp", cfg.EdgeAddr)
 	if err != nil {

@@ -57,6 +57,19 @@ func Name(prefix string) string {
 // when the test ends, and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	dsn := NewEmptyDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := postgres.Migrate(ctx, dsn); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return dsn
+}
+
+// NewEmptyDatabase is NewDatabase without the migrations: for a test that
+// migrates it itself.
+func NewEmptyDatabase(t testing.TB) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin := AdminURL()
@@ -87,11 +100,7 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("parse %s: %v", admin, err)
 	}
 	u.Path = "/" + name
-	dsn := u.String()
-	if err := postgres.Migrate(ctx, dsn); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
-	return dsn
+	return u.String()
 }
 
 // NewDB returns a store on a new test database.
@@ -225,6 +234,9 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// RepoRoot is the repository's top folder.
+func RepoRoot() string { return repoRoot() }
 
 // SeedDir is the hackathon's seed data, beside the repository.
 func SeedDir() string { return fmt.Sprintf("%s/../shared/data/hackathon", repoRoot()) }

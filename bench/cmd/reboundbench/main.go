@@ -201,6 +201,9 @@ func (b *benchRun) run(ctx context.Context) error {
 	if err := b.addRules(ctx); err != nil {
 		return err
 	}
+	if err := b.addDomainLinks(ctx); err != nil {
+		return err
+	}
 	if err := b.startEdgeAndBaseline(ctx); err != nil {
 		return err
 	}
@@ -511,6 +514,8 @@ func (b *benchRun) edgeAlone(ctx context.Context) {
 	hot := b.compare(ctx, "hot links", fmt.Sprintf("%d links, %d connections, closed loop; click storage deferred", hotLinks, b.conns),
 		b.redirectLoad(pickHot))
 	b.headline("Hot-link redirects vs bare fasthttp (edge alone, clicks stored after)", fmt.Sprintf("%.2fx", hot.Ratio()), "at least 0.9x", hot.Ratio() >= 0.9)
+
+	b.domainsAndPasswords(ctx, hot)
 
 	ruled := b.redirectLoad(pickRuled)
 	ruled.Decorate = decorateVisitor

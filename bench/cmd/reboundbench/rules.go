@@ -30,31 +30,6 @@ func benchRules(i int) []map[string]any {
 // addRules gives the ruled links their rules through the API, so the
 // edges learn them as they learn any change.
 func (b *benchRun) addRules(ctx context.Context) error {
-	client := &http.Client{}
-	call := func(method, path string, body any, out any) error {
-		var rd *bytes.Reader
-		if body != nil {
-			js, _ := json.Marshal(body)
-			rd = bytes.NewReader(js)
-		} else {
-			rd = bytes.NewReader(nil)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, "http://"+b.originAddr+path, rd)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+b.token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s %s: status %d", method, path, res.StatusCode)
-		}
-		return json.NewDecoder(res.Body).Decode(out)
-	}
 	for i := range hotLinks {
 		code := bench.Code(ruledCode(i))
 		var list struct {
@@ -62,14 +37,14 @@ func (b *benchRun) addRules(ctx context.Context) error {
 				ID int64 `json:"id"`
 			} `json:"data"`
 		}
-		if err := call("GET", "/urls?short_code="+url.QueryEscape(code), nil, &list); err != nil {
+		if err := b.api(ctx, "GET", "/urls?short_code="+url.QueryEscape(code), nil, http.StatusOK, &list); err != nil {
 			return fmt.Errorf("find ruled link: %w", err)
 		}
 		if len(list.Data) != 1 {
 			return fmt.Errorf("find ruled link %s: %d found", code, len(list.Data))
 		}
 		var out map[string]any
-		if err := call("PATCH", fmt.Sprintf("/urls/%d", list.Data[0].ID), map[string]any{"rules": benchRules(i)}, &out); err != nil {
+		if err := b.api(ctx, "PATCH", fmt.Sprintf("/urls/%d", list.Data[0].ID), map[string]any{"rules": benchRules(i)}, http.StatusOK, &out); err != nil {
 			return fmt.Errorf("give link %s its rules: %w", code, err)
 		}
 	}
@@ -103,4 +78,37 @@ var (
 func decorateVisitor(rnd *rand.Rand, h *fasthttp.RequestHeader) {
 	h.SetBytesKV(strUserAgent, agents[rnd.IntN(len(agents))])
 	h.SetBytesKV(strAcceptLanguage, languages[rnd.IntN(len(languages))])
+}
+
+// api calls the origin's API with the run's admin token and decodes the
+// answer into out (when not nil), failing unless it has status want.
+func (b *benchRun) api(ctx context.Context, method, path string, body any, want int, out any) error {
+	var rd *bytes.Reader
+	if body != nil {
+		js, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(js)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+b.originAddr+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d, want %d", method, path, res.StatusCode, want)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(res.Body).Decode(out)
 }
