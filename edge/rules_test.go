@@ -9,7 +9,6 @@ import (
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/edge"
-	"github.com/reboundhq/rebound/internal/geoip"
 	"github.com/reboundhq/rebound/internal/geoip/geoiptest"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/postgres"
@@ -105,15 +104,7 @@ func TestRuleRedirects(t *testing.T) {
 // TestCountryFromGeoIP: without a trusted proxy's header the country comes
 // from the GeoIP database; an untrusted peer's header is ignored.
 func TestCountryFromGeoIP(t *testing.T) {
-	path, err := geoiptest.WriteTestDB(t.TempDir(), map[string]string{"127.0.0.0/8": "FR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := geoiptest.Open(t, map[string]string{"127.0.0.0/8": "FR"})
 	h := newHarness(t, harnessOpts{edge: edge.Options{CountryHeader: "CF-IPCountry", Countries: db}})
 	h.link(postgres.NewLink{ShortCode: "geo", OriginalURL: "https://example.com/", IsActive: true,
 		Rules: parseRules(t, `[{"if":[{"type":"country","is":"DE"}],"to":"https://example.com/de"},

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/reboundhq/rebound/edge"
-	"github.com/reboundhq/rebound/internal/geoip"
 	"github.com/reboundhq/rebound/internal/geoip/geoiptest"
 	"github.com/reboundhq/rebound/internal/testenv"
 	"github.com/reboundhq/rebound/origin"
@@ -18,15 +17,7 @@ import (
 // trusted proxy with a country header, a GeoIP database): both must answer
 // the same status, Location, Cache-Control and Vary for each.
 func TestEdgeAndSlowPathChooseAlike(t *testing.T) {
-	geoPath, err := geoiptest.WriteTestDB(t.TempDir(), map[string]string{"198.51.100.0/24": "JP", "2001:db8::/32": "BR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	geo, err := geoip.Open(geoPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer geo.Close()
+	geo := geoiptest.Open(t, map[string]string{"198.51.100.0/24": "JP", "2001:db8::/32": "BR"})
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	s := newSystemWith(t, redisTarget{url: testenv.RedisURL()}, 1,
 		edge.Options{TrustedProxies: trusted, CountryHeader: "CF-IPCountry", Countries: geo}, "http://edge",

@@ -9,15 +9,7 @@ import (
 )
 
 func TestCountry(t *testing.T) {
-	path, err := geoiptest.WriteTestDB(t.TempDir(), map[string]string{"203.0.113.0/24": "FR", "2001:db8::/32": "JP"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := geoip.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := geoiptest.Open(t, map[string]string{"203.0.113.0/24": "FR", "2001:db8::/32": "JP"})
 	for addr, want := range map[string]string{"203.0.113.7": "FR", "2001:db8::1": "JP", "198.51.100.1": ""} {
 		if got := db.Country(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Country(%s) = %q, want %q", addr, got, want)

@@ -6,9 +6,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/reboundhq/rebound/internal/geoip"
 )
 
 // WriteTestDB writes a small country database into dir, one network per
@@ -40,4 +43,20 @@ func WriteTestDB(dir string, countries map[string]string) (string, error) {
 		return "", fmt.Errorf("write GeoIP database: %w", err)
 	}
 	return path, f.Close()
+}
+
+// Open writes a database of countries into the test's temporary folder and
+// opens it, closing it when the test ends.
+func Open(t testing.TB, countries map[string]string) *geoip.DB {
+	t.Helper()
+	path, err := WriteTestDB(t.TempDir(), countries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := geoip.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
