@@ -11,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/postgres"
 )
 
@@ -44,14 +43,11 @@ func TestPasswordFormInChromium(t *testing.T) {
 	}))
 	defer target.Close()
 	h := newHarness(t, harnessOpts{})
-	hash, err := rebound.HashPassword("open sesame")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := cheapHash(t, "open sesame")
 	h.link(postgres.NewLink{ShortCode: "vault", OriginalURL: target.URL + "/vault", IsActive: true, ForwardQuery: true, PasswordHash: &hash})
 
 	ctx := chromium(t)
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(h.url+"/vault?from=browser"),
 		chromedp.WaitVisible(chromedp.CSS(`#password`)),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "not it"),

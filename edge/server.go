@@ -330,6 +330,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.unavailable(ctx, err)
 		return
 	}
+	if post && (e.absent || e.password == nil) {
+		// Only a password link takes a POST.
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.fail(ctx, errMethod)
+		return
+	}
 	if e.absent {
 		s.missing(ctx, dom, errNotFound)
 		return
@@ -338,14 +344,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.missing(ctx, dom, errGone)
 		return
 	}
-	if e.password != nil {
-		if !s.passwords.admit(ctx, s, e, code, post, now) {
-			return // the form, or the refusal, is the answer
-		}
-	} else if post {
-		ctx.Response.Header.Set("Allow", "GET, HEAD")
-		s.fail(ctx, errMethod)
-		return
+	if e.password != nil && !s.passwords.admit(ctx, s, e, code, post, now) {
+		return // the form, or the refusal, is the answer
 	}
 	if e.maxClicks > 0 {
 		ok, err := s.res.countClick(e)

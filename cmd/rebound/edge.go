@@ -49,6 +49,12 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 	depCtx, stopDeps := context.WithCancel(ctx)
 	defer stopDeps()
 	go deps.Run(depCtx, dependencyCheckInterval)
+	// Bind before edge.New starts its background work, so a port in use
+	// stops start-up with nothing left running.
+	ln, err := net.Listen("tcp", cfg.EdgeAddr)
+	if err != nil {
+		return fmt.Errorf("listen on REBOUND_EDGE_ADDR %s: %w", cfg.EdgeAddr, err)
+	}
 	srv := edge.New(edge.Options{
 		Store: db, Cache: c, Logger: log, Registry: reg,
 		LocalCacheSize: cfg.LocalCacheSize, LocalCacheTTL: cfg.LocalCacheTTL, NegativeCacheTTL: cfg.NegativeCacheTTL,
@@ -58,10 +64,6 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		CountryHeader: cfg.CountryHeader, Countries: countries, DefaultHost: cfg.DefaultHost(),
 		PasswordChecksPerSecond: cfg.PasswordChecksPerSecond,
 	})
-	ln, err := net.Listen("tcp", cfg.EdgeAddr)
-	if err != nil {
-		return fmt.Errorf("listen on REBOUND_EDGE_ADDR %s: %w", cfg.EdgeAddr, err)
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("edge listening", "addr", cfg.EdgeAddr)
