@@ -336,3 +336,27 @@ func errorLines(t *testing.T, r response) []int {
 	}
 	return lines
 }
+
+// TestImportTakesADomainColumn: the same code on the default domain and on
+// a domain imports as two links; a row on no domain, or with a host that
+// cannot be one, is reported.
+func TestImportTakesADomainColumn(t *testing.T) {
+	e := newEnv(t)
+	e.want(e.do("POST", "/domains", map[string]any{"host": "go.acme.test"}), 201, "")
+	r := e.upload("/urls/bulk", strings.Join([]string{
+		"original_url,short_code,domain",
+		"https://acme.example/a,same,GO.acme.test",
+		"https://example.com/a,same,",
+		"https://acme.example/b,other,nowhere.test",
+		"https://acme.example/c,third,bad host",
+	}, "\n"), false)
+	e.want(r, 200, "")
+	got := rowErrors(t, r)
+	if r.num("imported") != 2 || got[4] == "" || got[5] == "" {
+		t.Fatalf("import: %s", r.body)
+	}
+	list := e.do("GET", "/urls?short_code=same", nil)
+	if list.num("total") != 2 || !strings.Contains(string(list.body), `"short_url":"http://go.acme.test/same"`) {
+		t.Fatalf("imported links: %s", list.body)
+	}
+}

@@ -67,6 +67,27 @@ func runCoherence(t *testing.T, s *system) {
 	}
 	s.everyEdgeWithin(coherenceWindow, "fresh1", 302, "https://example.com/v2")
 
+	// The same code on a domain is another link, and its changes reach the
+	// edges too (on a cluster, its keys hash by host and code).
+	if st, _ := s.api("POST", "/domains", map[string]any{"host": "coherent.test"}); st != http.StatusCreated {
+		t.Fatalf("create domain: %d", st)
+	}
+	st, dl := s.api("POST", "/urls", map[string]any{"original_url": "https://example.com/on-domain", "short_code": "fresh1", "domain": "coherent.test"})
+	if st != http.StatusCreated {
+		t.Fatalf("create on the domain: %d %v", st, dl)
+	}
+	s.everyEdgeWithinOn(coherenceWindow, "coherent.test", "fresh1", 302, "https://example.com/on-domain")
+	s.everyEdgeWithin(coherenceWindow, "fresh1", 302, "https://example.com/v2")
+	if st, _ := s.api("DELETE", fmt.Sprintf("/urls/%d", num(dl, "id")), nil); st != http.StatusNoContent {
+		t.Fatalf("delete on the domain: %d", st)
+	}
+	s.everyEdgeWithinOn(coherenceWindow, "coherent.test", "fresh1", 404, "")
+	// Once the domain is gone, its host is the default domain's.
+	if st, _ := s.api("DELETE", "/domains/coherent.test", nil); st != http.StatusNoContent {
+		t.Fatalf("delete domain: %d", st)
+	}
+	s.everyEdgeWithinOn(coherenceWindow, "coherent.test", "fresh1", 302, "https://example.com/v2")
+
 	// A renamed code stops answering under its old name.
 	if st, _ := s.api("PATCH", path, map[string]any{"short_code": "fresh2"}); st != 200 {
 		t.Fatalf("rename: %d", st)

@@ -409,7 +409,7 @@ func (d *drillRun) run(ctx context.Context, dr drill) drillResult {
 	// Accepted clicks: each redirect answered (the floods' were added by
 	// their drills); wait for them to be stored.
 	res.ClicksAccepted += redirects(load)
-	stored, _ := waitClicksStored(ctx, d.pg.url(), storedBefore+res.ClicksAccepted, 30*time.Second)
+	stored, _ := waitClicksStored(ctx, d.pg.url(), storedBefore+res.ClicksAccepted, 30*time.Second, 30*time.Second)
 	res.ClicksLost = max(0, res.ClicksAccepted-(stored-storedBefore))
 	return res
 }

@@ -320,24 +320,28 @@ func (b *benchRun) restartOrigin(ctx context.Context) (err error) {
 	return err
 }
 
-// clickDrainWait is how long checkClicksStored waits for the click backlog:
-// the figure is about durability, and the drain time is reported beside it.
-// On 2026-11-25 draining the 2.8 million clicks of the edge-alone scenarios
-// took 55 s in one run and 116 s to more than 120 s in later ones.
-const clickDrainWait = 5 * time.Minute
+// checkClicksStored waits for the click backlog while storing progresses
+// (clickStall without a click stored ends it) and for clickDrainLimit at
+// most: the figure is about durability, and the drain time and rate are
+// reported beside it. A fixed 5-minute wait ended with 4 of 20 million
+// clicks still in the stream once the edge-alone scenarios grew to seven.
+const (
+	clickStall      = time.Minute
+	clickDrainLimit = 20 * time.Minute
+)
 
-// checkClicksStored waits (up to clickDrainWait) until Postgres holds a click
+// checkClicksStored waits until Postgres holds a click
 // for every redirect the edge answered, and records how long that took. A
 // backlog still draining when the wait ends is counted again by the next
 // check, which covers every click of the run.
 func (b *benchRun) checkClicksStored(ctx context.Context, when string) {
-	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, clickDrainWait)
+	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, clickStall, clickDrainLimit)
 	b.logf("clicks %s: %d accepted, %d stored, in %.1fs", when, b.accepted, stored, took.Seconds())
-	measured := fmt.Sprintf("%d of %d accepted (%.1f s to drain)", stored, b.accepted, took.Seconds())
+	measured := fmt.Sprintf("%d of %d accepted (%.1f s to drain the backlog)", stored, b.accepted, took.Seconds())
 	if stored < b.accepted {
-		measured = fmt.Sprintf("%d of %d accepted when the %v wait ended (still draining)", stored, b.accepted, clickDrainWait)
+		measured = fmt.Sprintf("%d of %d accepted when the wait ended after %.1f s", stored, b.accepted, took.Seconds())
 	}
-	b.figure("Clicks stored "+when, measured, fmt.Sprintf("every accepted click, exactly once, within %v", clickDrainWait),
+	b.figure("Clicks stored "+when, measured, fmt.Sprintf("every accepted click, exactly once (waiting while storing progresses, %v at most)", clickDrainLimit),
 		stored == b.accepted)
 }
 
