@@ -14,10 +14,14 @@ func searchDoc(alias string) string {
 // searchMatches is the set of ids of links whose searchable text holds the
 // ILIKE pattern $5: from url_search for the links whose text is indexed
 // and current, from the links themselves for those queued for the indexer.
+// The queue is read as an array: vacuumed empty, it keeps its pages, and
+// Postgres, guessing thousands of rows from them, planned a join with
+// parallel workers that cost a search 150 ms at p99 (4 ms this way).
 var searchMatches = `(SELECT s.url_id FROM url_search s WHERE s.doc ILIKE $5
 		AND NOT EXISTS (SELECT 1 FROM url_search_pending q WHERE q.url_id = s.url_id)
 	UNION ALL
-	SELECT x.id FROM url_search_pending q JOIN urls x ON x.id = q.url_id WHERE ` + searchDoc("x") + ` ILIKE $5)`
+	SELECT x.id FROM urls x WHERE x.id = ANY (ARRAY(SELECT q.url_id FROM url_search_pending q))
+		AND ` + searchDoc("x") + ` ILIKE $5)`
 
 // SearchBatch is how many queued links IndexSearch moves a call.
 const SearchBatch = 1000
