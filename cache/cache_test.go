@@ -91,6 +91,7 @@ type recorder struct {
 }
 
 func (r recorder) Invalidate(code string)        { r.codes <- code }
+func (r recorder) DomainsChanged()               { r.codes <- "domains changed" }
 func (r recorder) InvalidateAll()                {}
 func (r recorder) SubscriptionChanged(live bool) { r.live <- live }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/reboundhq/rebound"
 )
 
-// DomainsChanged is the invalidation message that tells edges to read the
-// domains again. No link key holds '*'.
-const DomainsChanged = "*domains"
+// domainsChanged is the invalidation message that tells edges to read the
+// domains again (Invalidator.DomainsChanged). No link key holds '*'.
+const domainsChanged = "*domains"
 
 // StoreDomains writes every domain to Redis and tells the edges, in one
 // round trip. The origin calls it after each change of a domain.
@@ -21,7 +21,7 @@ func (c *Client) StoreDomains(ctx context.Context, domains []rebound.Domain) err
 	}
 	pipe := c.rdb.Pipeline()
 	pipe.Set(ctx, c.domainsKey(), b, 0)
-	pipe.Publish(ctx, c.channel(), DomainsChanged)
+	pipe.Publish(ctx, c.channel(), domainsChanged)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write %d domains and tell the edges: %w", len(domains), err)
 	}

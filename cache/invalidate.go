@@ -120,8 +120,10 @@ func (c *Client) execStore(ctx context.Context, queue func(redis.Pipeliner)) err
 
 // Invalidator is what an edge does with invalidation messages.
 type Invalidator interface {
-	// Invalidate drops one code from the in-process tier.
+	// Invalidate drops one link key from the in-process tier.
 	Invalidate(code string)
+	// DomainsChanged says that a domain was added, changed or deleted.
+	DomainsChanged()
 	// InvalidateAll drops every entry: when the subscription comes back,
 	// since messages sent meanwhile were missed.
 	InvalidateAll()
@@ -179,6 +181,10 @@ func (c *Client) receive(ctx context.Context, ps *redis.PubSub, inv Invalidator,
 				setLive(true)
 			}
 		case *redis.Message:
+			if m.Payload == domainsChanged {
+				inv.DomainsChanged()
+				continue
+			}
 			for _, code := range strings.Split(m.Payload, codeSeparator) {
 				inv.Invalidate(code)
 			}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/reboundhq/rebound"
 )
 
 // Config is the whole of Rebound's configuration. Every field has a working
@@ -336,11 +338,6 @@ func validHeaderName(s string) bool {
 	return s != ""
 }
 
-// DefaultHost is the default domain's host: REBOUND_PUBLIC_URL's, lower-case.
-func (c Config) DefaultHost() string {
-	u, err := url.Parse(c.PublicURL)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
-}
+// DefaultHost is the default domain's host: REBOUND_PUBLIC_URL's, as the
+// origin canonicalises it for short_url (lower-case, no trailing dot).
+func (c Config) DefaultHost() string { return rebound.NewShortURLBase(c.PublicURL).Host() }

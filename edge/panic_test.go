@@ -19,11 +19,11 @@ type panickyStore struct {
 	code string
 }
 
-func (s panickyStore) LinkByCode(ctx context.Context, code string) (rebound.Link, error) {
+func (s panickyStore) LinkByKey(ctx context.Context, code string) (rebound.Link, error) {
 	if code == s.code {
 		panic("lookup bug for " + code)
 	}
-	return s.Store.LinkByCode(ctx, code)
+	return s.Store.LinkByKey(ctx, code)
 }
 
 // A panic while answering a request costs that request a 500 JSON error,

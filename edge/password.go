@@ -2,11 +2,11 @@ package edge
 
 import (
 	"html"
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 
@@ -31,7 +31,7 @@ const (
 // minute; then 429 until a minute's share is back.
 type passwordGate struct {
 	trusted clientaddr.Trusted
-	wrong   *lru.Cache[netip.Addr, *rate.Limiter]
+	wrong   *limiter // each client's allowance of wrong passwords
 	checks  *rate.Limiter
 	slot    chan struct{}
 }
@@ -40,8 +40,8 @@ func newPasswordGate(trusted []netip.Prefix, checksPerSecond float64) *passwordG
 	if checksPerSecond <= 0 {
 		checksPerSecond = 3
 	}
-	wrong, _ := lru.New[netip.Addr, *rate.Limiter](passwordClients)
-	return &passwordGate{trusted: trusted, wrong: wrong, slot: make(chan struct{}, 1),
+	return &passwordGate{trusted: trusted, slot: make(chan struct{}, 1),
+		wrong:  newLimiter(wrongPasswordsPerMinute/60.0, wrongPasswordsPerMinute, passwordClients, trusted),
 		checks: rate.NewLimiter(rate.Limit(checksPerSecond), max(1, int(checksPerSecond)))}
 }
 
@@ -60,12 +60,11 @@ func (g *passwordGate) admit(ctx *fasthttp.RequestCtx, s *Server, e *entry, code
 		return false
 	}
 	addr, _ := client(ctx, g.trusted)
-	wrong := g.wrongOf(addr)
-	if wrong.TokensAt(now) < 1 {
-		wait := wrong.Reserve()
-		delay := wait.DelayFrom(now)
-		wait.CancelAt(now)
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(delay/time.Second)+1))
+	wrong := g.wrong.bucket(addr)
+	if tokens := wrong.TokensAt(now); tokens < 1 {
+		// Seconds until a whole wrong password is allowed again.
+		wait := (1 - tokens) * 60 / wrongPasswordsPerMinute
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait))))
 		s.fail(ctx, errWrongPasswords)
 		return false
 	}
@@ -91,18 +90,6 @@ func (g *passwordGate) admit(ctx *fasthttp.RequestCtx, s *Server, e *entry, code
 		return false
 	}
 	return true
-}
-
-// wrongOf returns the client's allowance of wrong passwords.
-func (g *passwordGate) wrongOf(addr netip.Addr) *rate.Limiter {
-	if lim, ok := g.wrong.Get(addr); ok {
-		return lim
-	}
-	lim := rate.NewLimiter(rate.Every(time.Minute/wrongPasswordsPerMinute), wrongPasswordsPerMinute)
-	if prev, ok, _ := g.wrong.PeekOrAdd(addr, lim); ok {
-		return prev
-	}
-	return lim
 }
 
 // The form's headers: nothing is kept, nothing outside the page is loaded

@@ -20,8 +20,8 @@ var errUnavailable = errors.New("link lookup unavailable")
 
 // Store is the part of the Postgres store the edge uses.
 type Store interface {
-	// LinkByCode reads a link by its key (rebound.LinkKey).
-	LinkByCode(ctx context.Context, key string) (rebound.Link, error)
+	// LinkByKey reads a link by its key (rebound.LinkKey).
+	LinkByKey(ctx context.Context, key string) (rebound.Link, error)
 	Domains(ctx context.Context) ([]rebound.Domain, error)
 	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
 	ClickCount(ctx context.Context, id int64) (int64, error)
@@ -168,7 +168,7 @@ func (r *resolver) fromDB(code string, now time.Time, epoch uint64, fill bool) (
 	e, err := r.dbBreaker.Execute(func() (*entry, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 		defer cancel()
-		l, err := r.store.LinkByCode(ctx, code)
+		l, err := r.store.LinkByKey(ctx, code)
 		loaded := time.Now() // the state read is at least this fresh
 		if rebound.ErrorCode(err) == rebound.ENotFound {
 			return absentEntry(loaded), nil
@@ -254,15 +254,8 @@ func (r *resolver) redisCall(fn func() error) error {
 	return err
 }
 
-// Invalidate drops one key (cache.Invalidator); the domains message has the
-// domains read again.
+// Invalidate drops one key (cache.Invalidator).
 func (r *resolver) Invalidate(code string) {
-	if code == cache.DomainsChanged {
-		if r.onDomains != nil {
-			r.onDomains()
-		}
-		return
-	}
 	r.epoch.Add(1)
 	r.local.remove(code)
 	r.m.invalidations.Inc()
@@ -277,6 +270,13 @@ func (r *resolver) InvalidateAll() {
 	r.epoch.Add(1)
 	r.local.purge()
 	r.m.invalidations.Inc()
+}
+
+// DomainsChanged has the domains read again (cache.Invalidator).
+func (r *resolver) DomainsChanged() {
+	if r.onDomains != nil {
+		r.onDomains()
+	}
 }
 
 // SubscriptionChanged records whether invalidations arrive (cache.Invalidator).

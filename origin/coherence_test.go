@@ -50,7 +50,7 @@ func TestRacingWritesLeaveTheLastCommitInRedis(t *testing.T) {
 				t.Fatalf("round %d: concurrent PATCH answered %d", round, s)
 			}
 		}
-		l, err := db.LinkByCode(ctx, code)
+		l, err := db.LinkByKey(ctx, code)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func TestRacingWritesLeaveTheLastCommitInRedis(t *testing.T) {
 		if statuses[0] != http.StatusNoContent {
 			t.Fatalf("round %d: DELETE answered %d", round, statuses[0])
 		}
-		if _, err := db.LinkByCode(ctx, code); rebound.ErrorCode(err) != rebound.ENotFound {
+		if _, err := db.LinkByKey(ctx, code); rebound.ErrorCode(err) != rebound.ENotFound {
 			t.Fatalf("round %d: link still in Postgres after its delete: %v", round, err)
 		}
 		if got := inRedis(code); got.State == cache.Found {

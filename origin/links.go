@@ -320,7 +320,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rebound.Errorf(rebound.ENotFound, "no link has this code"))
 		return
 	}
-	l, err := s.store.LinkByCode(r.Context(), code)
+	l, err := s.store.LinkByKey(r.Context(), code)
 	if rebound.ErrorCode(err) == rebound.ENotFound {
 		s.writeError(w, r, rebound.Errorf(rebound.ENotFound, "no link has this code"))
 		return

@@ -45,8 +45,8 @@ type Store interface {
 	DeleteUser(ctx context.Context, id int64) error
 	CreateLink(ctx context.Context, in postgres.NewLink) (rebound.Link, error)
 	GetLink(ctx context.Context, id int64) (rebound.Link, error)
-	LinkByCode(ctx context.Context, code string) (rebound.Link, error)
-	LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error)
+	LinkByKey(ctx context.Context, code string) (rebound.Link, error)
+	LinksByKeys(ctx context.Context, codes []string) (map[string]rebound.Link, error)
 	ListLinks(ctx context.Context, f postgres.LinkFilter, sort postgres.LinkSort, p rebound.Page) ([]rebound.Link, int64, error)
 	UpdateLink(ctx context.Context, id int64, p postgres.LinkPatch, actor json.RawMessage) (before, after rebound.Link, err error)
 	DeleteLink(ctx context.Context, id int64, actor json.RawMessage) (rebound.Link, error)

@@ -35,7 +35,7 @@ import (
 // 5,000-row import batch about 2 s and every API write 1 s.
 type cacheSync struct {
 	store interface {
-		LinksByCodes(ctx context.Context, codes []string) (map[string]rebound.Link, error)
+		LinksByKeys(ctx context.Context, codes []string) (map[string]rebound.Link, error)
 		CacheWritten(ctx context.Context, written map[string]int64) error
 		OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
 	}
@@ -352,7 +352,7 @@ func (c *cacheSync) resync(ctx context.Context, batch []pendingWrite) error {
 	for i, p := range batch {
 		codes[i] = p.code
 	}
-	found, err := c.store.LinksByCodes(ctx, codes)
+	found, err := c.store.LinksByKeys(ctx, codes)
 	if err != nil {
 		return err
 	}

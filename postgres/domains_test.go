@@ -38,7 +38,7 @@ func TestLinksByKeyAcrossDomains(t *testing.T) {
 	if _, errs, err := db.ImportLinks(ctx, []postgres.ImportLink{{Line: 2, ShortCode: "x", OriginalURL: "https://a.example", IsActive: true, Domain: &nowhere}}); err != nil || len(errs) != 1 {
 		t.Fatalf("an import row on no domain: %v %v", errs, err)
 	}
-	byKey, err := db.LinksByCodes(ctx, []string{"same", "go.acme.test/same", "go.acme.test/imp", "imp", "go.acme.test/none"})
+	byKey, err := db.LinksByKeys(ctx, []string{"same", "go.acme.test/same", "go.acme.test/imp", "imp", "go.acme.test/none"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +47,9 @@ func TestLinksByKeyAcrossDomains(t *testing.T) {
 		if byKey[key].OriginalURL != want {
 			t.Errorf("%s: %q, want %q", key, byKey[key].OriginalURL, want)
 		}
-		one, err := db.LinkByCode(ctx, key)
+		one, err := db.LinkByKey(ctx, key)
 		if err != nil || one.OriginalURL != want {
-			t.Errorf("LinkByCode(%s): %q %v", key, one.OriginalURL, err)
+			t.Errorf("LinkByKey(%s): %q %v", key, one.OriginalURL, err)
 		}
 	}
 	if len(byKey) != 4 {
@@ -62,7 +62,7 @@ func TestLinksByKeyAcrossDomains(t *testing.T) {
 	if err != nil || len(deleted) != 2 {
 		t.Fatalf("delete with links: %d, %v", len(deleted), err)
 	}
-	if _, err := db.LinkByCode(ctx, "same"); err != nil {
+	if _, err := db.LinkByKey(ctx, "same"); err != nil {
 		t.Fatalf("the default domain's link went with the domain: %v", err)
 	}
 }

@@ -139,9 +139,9 @@ func (db *DB) GetLink(ctx context.Context, id int64) (rebound.Link, error) {
 	return l, notFound(translate(err, "get link"), "url")
 }
 
-// LinkByCode returns the link with the given key (rebound.LinkKey: its
+// LinkByKey returns the link with the given key (rebound.LinkKey: its
 // code on the default domain, "host/code" on another), or a not_found error.
-func (db *DB) LinkByCode(ctx context.Context, key string) (rebound.Link, error) {
+func (db *DB) LinkByKey(ctx context.Context, key string) (rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	domain, code := rebound.SplitLinkKey(key)
@@ -150,9 +150,9 @@ func (db *DB) LinkByCode(ctx context.Context, key string) (rebound.Link, error) 
 	return l, notFound(translate(err, "get link by code"), "url")
 }
 
-// LinksByCodes returns the links holding any of keys (rebound.LinkKey), by
+// LinksByKeys returns the links holding any of keys (rebound.LinkKey), by
 // key. A key no link holds is not in the map.
-func (db *DB) LinksByCodes(ctx context.Context, keys []string) (map[string]rebound.Link, error) {
+func (db *DB) LinksByKeys(ctx context.Context, keys []string) (map[string]rebound.Link, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	codes, domains := make([]string, len(keys)), make([]string, len(keys))
@@ -166,11 +166,11 @@ func (db *DB) LinksByCodes(ctx context.Context, keys []string) (map[string]rebou
 	rows, err := db.pool.Query(ctx, "SELECT "+linkColumns+` FROM urls WHERE (short_code, coalesce(domain, '')) IN
 		(SELECT * FROM unnest($1::text[], $2::text[]))`, codes, domains)
 	if err != nil {
-		return nil, translate(err, "get links by codes")
+		return nil, translate(err, "get links by keys")
 	}
 	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rebound.Link, error) { return scanLink(r) })
 	if err != nil {
-		return nil, translate(err, "get links by codes")
+		return nil, translate(err, "get links by keys")
 	}
 	byCode := make(map[string]rebound.Link, len(links))
 	for _, l := range links {

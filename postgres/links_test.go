@@ -40,7 +40,7 @@ func TestLinkVersionsGrowWithEveryWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("update", updated.Version)
-	read, err := db.LinkByCode(ctx, "ver")
+	read, err := db.LinkByKey(ctx, "ver")
 	if err != nil || read.Version != updated.Version {
 		t.Fatalf("read back version %d (%v), want %d", read.Version, err, updated.Version)
 	}
@@ -119,9 +119,9 @@ func TestLinkChangesQueueTheirCodesOnTheCacheOutbox(t *testing.T) {
 	}
 }
 
-// LinksByCodes reads many codes in one query; codes no link holds are left
+// LinksByKeys reads many codes in one query; codes no link holds are left
 // out, and codes are matched case-sensitively.
-func TestLinksByCodes(t *testing.T) {
+func TestLinksByKeys(t *testing.T) {
 	db, _ := testenv.NewDB(t)
 	ctx := context.Background()
 	for _, code := range []string{"one", "two"} {
@@ -129,7 +129,7 @@ func TestLinksByCodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := db.LinksByCodes(ctx, []string{"one", "ONE", "missing", "two"})
+	got, err := db.LinksByKeys(ctx, []string{"one", "ONE", "missing", "two"})
 	if err != nil {
 		t.Fatal(err)
 	}

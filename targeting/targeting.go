@@ -24,7 +24,6 @@ const (
 	VaryUserAgent Vary = 1 << iota
 	VaryLanguage
 	VaryCountry // the country header of a trusted proxy
-	varyAll
 )
 
 // Countries tells the country of a client address: a GeoIP database.

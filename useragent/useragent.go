@@ -82,9 +82,6 @@ func Parse(ua []byte) Agent {
 	return a
 }
 
-// ParseString is Parse for a string.
-func ParseString(ua string) Agent { return Parse([]byte(ua)) }
-
 // has reports whether ua holds token. It reads ua as a string in place:
 // converting each token to bytes instead would copy it every call.
 func has(ua []byte, token string) bool {

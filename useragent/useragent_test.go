@@ -63,7 +63,7 @@ func TestParseLabelledAgents(t *testing.T) {
 		t.Fatalf("only %d labelled agents", len(rows))
 	}
 	for _, r := range rows {
-		a := useragent.ParseString(r.ua)
+		a := useragent.Parse([]byte(r.ua))
 		if a.Device.String() != r.device || a.OS.String() != r.os || a.Browser.String() != r.browser {
 			t.Errorf("%q: got device %s, os %s, browser %s; want %s, %s, %s",
 				r.ua, a.Device, a.OS, a.Browser, r.device, r.os, r.browser)
@@ -95,7 +95,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(r.ua)
 	}
 	f.Fuzz(func(t *testing.T, ua string) {
-		a := useragent.ParseString(ua)
+		a := useragent.Parse([]byte(ua))
 		for _, name := range []string{a.Device.String(), a.OS.String(), a.Browser.String()} {
 			if name == "" {
 				t.Fatalf("%q: an unnamed family", ua)
