@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,6 +435,14 @@ func TestHealthWhileDraining(t *testing.T) {
 	if a := h.get("/health"); a.status != 200 || !strings.Contains(a.body, `"status":"ok"`) {
 		t.Fatalf("health before the stop: %d %s", a.status, a.body)
 	}
+	// Three checks at once leave the pool three connections: the edge's
+	// domain reader may hold one when the check below pings, and a ping
+	// that must dial through the slowed proxy takes past its deadline.
+	var warm sync.WaitGroup
+	for range 3 {
+		warm.Go(func() { h.getFromGoroutine("/health") })
+	}
+	warm.Wait()
 	h.pgProxy.SetLatency(150 * time.Millisecond) // the check's Postgres ping takes about 300 ms
 	answered := make(chan answer, 1)
 	go func() { answered <- h.getFromGoroutine("/health") }()
