@@ -79,6 +79,14 @@ type Click struct {
 	Referrer string // host of the Referer header, "" when absent
 	Bot      bool
 	Rule     int // index of the redirect rule that chose the target; -1 the link's own
+
+	// What the edge derived of the request (SPEC 11); "" untracked or unknown.
+	Device, OS, Browser string // as useragent names them
+	Country             string // ISO 3166 alpha-2, upper-case
+	QR                  bool   // the request carried qr=1: it came from the link's QR code
+	UTMSource           string
+	UTMMedium           string
+	UTMCampaign         string
 }
 
 // LinkStats is the click summary of one link.

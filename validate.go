@@ -224,3 +224,26 @@ func AppendForwarded(dst, u, q []byte) []byte {
 	dst = append(dst, q...)
 	return append(dst, frag...)
 }
+
+// AppendWithoutParam appends the query string q to dst without its
+// parameters that are exactly pair ("name=value"), keeping the others in
+// order.
+func AppendWithoutParam(dst, q []byte, pair string) []byte {
+	start := len(dst)
+	for len(q) > 0 {
+		p := q
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			p, q = q[:i], q[i+1:]
+		} else {
+			q = nil
+		}
+		if string(p) == pair || len(p) == 0 {
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, p...)
+	}
+	return dst
+}

@@ -49,7 +49,7 @@ func TestClicksRoundTrip(t *testing.T) {
 	if line, _, _ := strings.Cut(string(enc), "\n"); line != "1,2,3,1800000000000000123,1,a.org" {
 		t.Fatalf("click without a rule encoded as %q", line)
 	}
-	out := cache.DecodeClicks(append(enc, "garbage\n1,2\nx,1,1,1,1,\n1,5,4,1,0,a.org,20\n1,6,4,1,0,,x\n"...))
+	out := cache.DecodeClicks(append(enc, "garbage\n1,2\nx,1,1,1,1,\n1,5,4,1,0,a.org,20\n1,6,4,1,0,,x\n"...), nil)
 	if len(out) != 3 || out[0] != in[0] || out[1] != in[1] || out[2] != in[2] {
 		t.Fatalf("decoded %+v", out)
 	}

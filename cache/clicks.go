@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,9 @@ func (c *Client) AddClicks(ctx context.Context, clicks []rebound.Click) error {
 		buf = new([]byte)
 	}
 	*buf = AppendClicks((*buf)[:0], clicks)
-	err := c.rdb.XAdd(ctx, &redis.XAddArgs{Stream: c.streamKey(), Values: []any{"c", *buf}}).Err()
+	n := len(*buf)
+	*buf = AppendDimensions(*buf, clicks)
+	err := c.rdb.XAdd(ctx, &redis.XAddArgs{Stream: c.streamKey(), Values: []any{"c", (*buf)[:n], "d", (*buf)[n:]}}).Err()
 	c.encodeBufs.Put(buf)
 	if err != nil {
 		return fmt.Errorf("add %d clicks to stream: %w", len(clicks), err)
@@ -72,8 +75,36 @@ func AppendClicks(b []byte, clicks []rebound.Click) []byte {
 	return b
 }
 
-// DecodeClicks decodes what AppendClicks encoded, skipping malformed lines.
-func DecodeClicks(b []byte) []rebound.Click {
+// AppendDimensions appends, for each click, a line of what the edge
+// derived of its request: "device,os,browser,country,qr,source,medium,
+// campaign", the utm values query-escaped (so they hold neither ',' nor a
+// newline). They travel in a stream field of their own ("d"), line for line
+// beside AppendClicks's ("c"): an origin of an earlier release reads "c"
+// alone and stores the clicks without them.
+func AppendDimensions(b []byte, clicks []rebound.Click) []byte {
+	for _, c := range clicks {
+		b = append(b, c.Device...)
+		b = append(b, ',')
+		b = append(b, c.OS...)
+		b = append(b, ',')
+		b = append(b, c.Browser...)
+		b = append(b, ',')
+		b = append(b, c.Country...)
+		b = append(b, ',')
+		b = appendBool(b, c.QR)
+		for _, v := range [...]string{c.UTMSource, c.UTMMedium, c.UTMCampaign} {
+			b = append(b, ',')
+			b = append(b, url.QueryEscape(v)...)
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// DecodeClicks decodes what AppendClicks encoded, and the dimensions
+// AppendDimensions encoded beside it (dims may be empty: an edge of an
+// earlier release), skipping malformed lines.
+func DecodeClicks(b, dims []byte) []rebound.Click {
 	var out []rebound.Click
 	for len(b) > 0 {
 		line := b
@@ -81,6 +112,15 @@ func DecodeClicks(b []byte) []rebound.Click {
 			line, b = b[:i], b[i+1:]
 		} else {
 			b = nil
+		}
+		var dimLine []byte
+		if len(dims) > 0 {
+			dimLine = dims
+			if i := bytes.IndexByte(dims, '\n'); i >= 0 {
+				dimLine, dims = dims[:i], dims[i+1:]
+			} else {
+				dims = nil
+			}
 		}
 		parts := strings.SplitN(string(line), ",", 7)
 		if len(parts) < 6 {
@@ -107,10 +147,31 @@ func DecodeClicks(b []byte) []rebound.Click {
 		if !ok {
 			continue
 		}
-		out = append(out, rebound.Click{EdgeID: nums[0], Seq: nums[1], LinkID: nums[2],
-			At: time.Unix(0, nums[3]).UTC(), Bot: parts[4] == "1", Referrer: parts[5], Rule: rule})
+		c := rebound.Click{EdgeID: nums[0], Seq: nums[1], LinkID: nums[2],
+			At: time.Unix(0, nums[3]).UTC(), Bot: parts[4] == "1", Referrer: parts[5], Rule: rule}
+		decodeDimensions(&c, dimLine)
+		out = append(out, c)
 	}
 	return out
+}
+
+// decodeDimensions sets what a line of AppendDimensions tells; a malformed
+// line tells nothing (the click still counts).
+func decodeDimensions(c *rebound.Click, line []byte) {
+	f := strings.Split(string(line), ",")
+	if len(f) != 8 {
+		return
+	}
+	var utm [3]string
+	for i := range utm {
+		v, err := url.QueryUnescape(f[5+i])
+		if err != nil {
+			return
+		}
+		utm[i] = v
+	}
+	c.Device, c.OS, c.Browser, c.Country, c.QR = f[0], f[1], f[2], f[3], f[4] == "1"
+	c.UTMSource, c.UTMMedium, c.UTMCampaign = utm[0], utm[1], utm[2]
 }
 
 // EnsureClickGroup creates the consumer group that reads the click stream,
@@ -147,7 +208,8 @@ func (c *Client) ReadClicks(ctx context.Context, group, consumer string, count i
 	out := make([]ClickBatch, 0, len(msgs))
 	for _, m := range msgs {
 		v, _ := m.Values["c"].(string)
-		out = append(out, ClickBatch{ID: m.ID, Clicks: DecodeClicks([]byte(v))})
+		d, _ := m.Values["d"].(string)
+		out = append(out, ClickBatch{ID: m.ID, Clicks: DecodeClicks([]byte(v), []byte(d))})
 	}
 	return out, nil
 }

@@ -65,6 +65,12 @@ type Config struct {
 	// EdgeTimerSlack is REBOUND_EDGE_TIMER_SLACK: the Linux timer slack the
 	// edge runs with (see internal/timerslack); 0 leaves it as started.
 	EdgeTimerSlack time.Duration
+	// Tracking is REBOUND_TRACKING: how much of each click is stored
+	// (full, minimal or off).
+	Tracking rebound.Tracking
+	// ClickRetention is REBOUND_CLICK_RETENTION: how long raw clicks are
+	// kept (whole days); their rollups stay.
+	ClickRetention time.Duration
 }
 
 // Load reads the configuration from the environment, after loading envFile
@@ -110,6 +116,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		ClickFlushInterval:      r.duration("REBOUND_CLICK_FLUSH_INTERVAL", 100*time.Millisecond),
 		ShutdownTimeout:         r.duration("REBOUND_SHUTDOWN_TIMEOUT", 10*time.Second),
 		EdgeTimerSlack:          r.duration("REBOUND_EDGE_TIMER_SLACK", time.Millisecond),
+		ClickRetention:          r.days("REBOUND_CLICK_RETENTION", 90),
+	}
+	if t, err := rebound.ParseTracking(r.str("REBOUND_TRACKING", "full")); err != nil {
+		r.fail("REBOUND_TRACKING", "must be full, minimal or off")
+	} else {
+		c.Tracking = t
 	}
 	if c.PasswordChecksPerSecond <= 0 {
 		r.fail("REBOUND_PASSWORD_CHECKS_PER_SECOND", "must be a positive number")
@@ -250,6 +262,19 @@ func (r *reader) integer(name string, def, min int) int {
 		r.fail(name, fmt.Sprintf("must be a whole number of at least %d, got %q", min, v))
 	}
 	return n
+}
+
+// days reads a number of days written "90d" (or "90").
+func (r *reader) days(name string, def int) time.Duration {
+	v, ok := r.raw(name)
+	if !ok {
+		return time.Duration(def) * 24 * time.Hour
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+	if err != nil || n < 1 || n > 36500 {
+		r.fail(name, fmt.Sprintf("must be a number of days such as 90d, got %q", v))
+	}
+	return time.Duration(n) * 24 * time.Hour
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

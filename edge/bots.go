@@ -59,8 +59,10 @@ func (v *botVerdicts) verdict(ua []byte) uint64 {
 func (v *botVerdicts) isBot(ua []byte) bool { return v.verdict(ua)&botBit != 0 }
 
 // Agent is useragent.Parse(ua), remembered (targeting.Agents).
-func (v *botVerdicts) Agent(ua []byte) useragent.Agent {
-	bits := v.verdict(ua)
+func (v *botVerdicts) Agent(ua []byte) useragent.Agent { return agentOf(v.verdict(ua)) }
+
+// agentOf unpacks the agent of a verdict's bits.
+func agentOf(bits uint64) useragent.Agent {
 	return useragent.Agent{
 		Device:  useragent.Device(bits >> deviceShift & 3),
 		OS:      useragent.OS(bits >> osShift & 7),

@@ -3,22 +3,37 @@ package edge
 import (
 	"context"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
+	"github.com/reboundhq/rebound/targeting"
 )
 
 // clickRec is a click as the handler queues it: a fixed-size value, so
 // queueing copies and never allocates.
+//
+// It holds what the request said, as cheaply as the handler can take it;
+// the collector derives the click's dimensions from it off the hot path.
 type clickRec struct {
 	linkID int64
 	at     int64 // Unix nanoseconds
 	bot    bool
-	rule   int8 // the redirect rule that chose the target; -1 none (at most 20 rules)
+	rule   int8  // the redirect rule that chose the target; -1 none (at most 20 rules)
+	agent  uint8 // device, OS and browser, packed as botVerdicts packs them
 	refLen uint8
 	ref    [rebound.MaxReferrerLen]byte
+	// country is what a trusted proxy's country header said; else, with a
+	// GeoIP database, addr is the client's address for the collector to
+	// look up.
+	country  [2]byte
+	hasAddr  bool
+	addr     [16]byte
+	queryLen uint8 // the query, when it names utm_ parameters or qr; cut at len(query)
+	query    [192]byte
 }
 
 // Bounds of the click pipeline inside one edge.
@@ -47,9 +62,10 @@ type clickShipper struct {
 	log      *slog.Logger
 
 	// Collector's own.
-	edgeID   int64
-	seq      int64
-	referrer map[string]string // interned referrer hosts: most clicks repeat a few
+	edgeID    int64
+	seq       int64
+	interned  map[string]string // referrer hosts, countries, campaigns: most clicks repeat a few
+	countries targeting.Countries
 
 	mu      sync.Mutex
 	backlog []rebound.Click
@@ -62,11 +78,12 @@ type clickShipper struct {
 	done chan struct{}
 }
 
-func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, queueSize int, m *metrics, log *slog.Logger) *clickShipper {
+func newClickShipper(edgeID int64, c *cache.Client, store Store, interval time.Duration, queueSize int,
+	countries targeting.Countries, m *metrics, log *slog.Logger) *clickShipper {
 	s := &clickShipper{
 		queue: newClickBuffer(queueSize), edgeID: edgeID, cache: c, store: store, interval: interval,
 		m: m, log: log, stop: make(chan context.Context), done: make(chan struct{}),
-		referrer: map[string]string{}, ready: make(chan struct{}, 1),
+		interned: map[string]string{}, countries: countries, ready: make(chan struct{}, 1),
 	}
 	go s.run()
 	return s
@@ -138,10 +155,26 @@ func (s *clickShipper) take(rec *clickRec) {
 		return
 	}
 	s.seq++
-	s.backlog = append(s.backlog, rebound.Click{
+	a := agentOf(uint64(rec.agent) << deviceShift)
+	c := rebound.Click{
 		EdgeID: s.edgeID, Seq: s.seq, LinkID: rec.linkID, At: time.Unix(0, rec.at).UTC(),
 		Referrer: s.intern(rec.ref[:rec.refLen]), Bot: rec.bot, Rule: int(rec.rule),
-	})
+		Device: a.Device.String(), OS: a.OS.String(), Browser: a.Browser.String(),
+	}
+	switch {
+	case rec.country[0] != 0:
+		c.Country = s.intern(rec.country[:])
+	case rec.hasAddr && s.countries != nil:
+		if cc := s.countries.Country(netip.AddrFrom16(rec.addr).Unmap()); len(cc) == 2 {
+			c.Country = s.intern([]byte(strings.ToUpper(cc)))
+		}
+	}
+	if rec.queryLen > 0 {
+		src, med, camp, qr := rebound.ParseCampaign(string(rec.query[:rec.queryLen]))
+		c.UTMSource, c.UTMMedium, c.UTMCampaign = s.intern([]byte(src)), s.intern([]byte(med)), s.intern([]byte(camp))
+		c.QR = qr
+	}
+	s.backlog = append(s.backlog, c)
 }
 
 func (s *clickShipper) backlogLen() int {
@@ -166,18 +199,21 @@ func (s *clickShipper) send(stop <-chan struct{}) {
 	}
 }
 
-// maxInterned bounds the referrer intern table; it starts over when full.
+// maxInterned bounds the intern table; it starts over when full.
 const maxInterned = 10_000
 
 func (s *clickShipper) intern(b []byte) string {
-	if v, ok := s.referrer[string(b)]; ok { // the lookup does not copy b
+	if len(b) == 0 {
+		return ""
+	}
+	if v, ok := s.interned[string(b)]; ok { // the lookup does not copy b
 		return v
 	}
-	if len(s.referrer) >= maxInterned {
-		clear(s.referrer)
+	if len(s.interned) >= maxInterned {
+		clear(s.interned)
 	}
 	v := string(b)
-	s.referrer[v] = v
+	s.interned[v] = v
 	return v
 }
 

@@ -1,11 +1,13 @@
 package edge
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/reboundhq/rebound"
+	"github.com/reboundhq/rebound/qr"
 )
 
 // edgeError is a prebuilt JSON error answer: the body around the request id
@@ -18,6 +20,17 @@ type edgeError struct {
 func newEdgeError(status int, code, msg string) *edgeError {
 	return &edgeError{status: status, prefix: []byte(`{"error":` + strconv.Quote(msg) + `,"code":"` + code + `","request_id":"`)}
 }
+
+// newFieldError is an edgeError about one query parameter.
+func newFieldError(code, field, msg string) *edgeError {
+	return &edgeError{status: 400, prefix: []byte(`{"error":` + strconv.Quote(msg) + `,"code":"` + code +
+		`","field":` + strconv.Quote(field) + `,"request_id":"`)}
+}
+
+var (
+	errQRFormat = newFieldError(rebound.EValidation, "format", "format must be png or svg")
+	errQRSize   = newFieldError(rebound.EValidation, "size", fmt.Sprintf("size must be a whole number of pixels from %d to %d", qr.MinSize, qr.MaxSize))
+)
 
 var (
 	errNotFound    = newEdgeError(404, rebound.ENotFound, "no link has this code")

@@ -57,6 +57,8 @@ type Options struct {
 	// lower-case. Until the edge has read the domains, requests for other
 	// hosts are answered 503; empty takes every host for the default then.
 	DefaultHost string
+	// ShortURLs makes the short URLs the edge's QR codes encode.
+	ShortURLs rebound.ShortURLBase
 	// PasswordChecksPerSecond caps the password checks (bcrypt, about
 	// 60 ms of CPU each) the edge runs a second, so that a flood of
 	// guesses cannot take the CPU redirects need; default 3.
@@ -98,6 +100,7 @@ type Server struct {
 	metricsH  fasthttp.RequestHandler
 	reqIDs    atomic.Uint64
 	idPrefix  [8]byte
+	shortURLs rebound.ShortURLBase
 	stopSub   context.CancelFunc
 	subDone   chan struct{}
 	// domainsDone is closed when the domain reload loop has stopped.
@@ -121,7 +124,7 @@ func New(opts Options) *Server {
 	m := newMetrics(opts.Registry)
 	bots := newBotVerdicts(botVerdictSlots)
 	s := &Server{store: opts.Store, cache: opts.Cache, log: opts.Logger, m: m, subDone: make(chan struct{}),
-		bots: bots, errorLog: rate.Sometimes{Interval: time.Second},
+		bots: bots, errorLog: rate.Sometimes{Interval: time.Second}, shortURLs: opts.ShortURLs,
 		targets: newTargetHeaders(bots, opts.TrustedProxies, opts.CountryHeader, opts.Countries)}
 	s.res = &resolver{
 		local: newLocalTier(opts.LocalCacheSize, opts.LocalCacheTTL, opts.NegativeCacheTTL),
@@ -138,7 +141,7 @@ func New(opts Options) *Server {
 	_, _ = rand.Read(seed[:])
 	edgeID := int64(binary.BigEndian.Uint64(seed[:]) >> 1)
 	hex.Encode(s.idPrefix[:], seed[:4])
-	s.clicks = newClickShipper(edgeID, opts.Cache, opts.Store, opts.ClickFlushInterval, opts.ClickQueueSize, m, opts.Logger)
+	s.clicks = newClickShipper(edgeID, opts.Cache, opts.Store, opts.ClickFlushInterval, opts.ClickQueueSize, opts.Countries, m, opts.Logger)
 	s.metricsH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler:              s.Handle,
@@ -310,6 +313,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		return
 	}
 	code := path[1:]
+	qrImage := readOnly && bytes.HasSuffix(code, strQRSuffix)
+	if qrImage {
+		code = code[:len(code)-len(strQRSuffix)]
+	}
 	if len(code) == 0 && dom != nil && dom.root != nil {
 		s.elsewhere(ctx, dom.root)
 		return
@@ -342,6 +349,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 	}
 	if !e.live(now.UnixMilli()) {
 		s.missing(ctx, dom, errGone)
+		return
+	}
+	if qrImage {
+		s.serveQR(ctx, dom, code)
 		return
 	}
 	if e.password != nil && !s.passwords.admit(ctx, s, e, code, post, now) {
@@ -407,7 +418,15 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry, location []byte) {
 	ctx.SetStatusCode(e.status)
 	h := &ctx.Response.Header
-	if q := ctx.URI().QueryString(); e.forwardQuery && len(q) > 0 {
+	q := ctx.URI().QueryString()
+	if e.forwardQuery && bytes.Contains(q, strQR) {
+		// qr=1 marks a scan of the link's QR code, for the edge only.
+		qb := bytebufferpool.Get()
+		defer bytebufferpool.Put(qb)
+		qb.B = rebound.AppendWithoutParam(qb.B[:0], q, "qr=1")
+		q = qb.B
+	}
+	if e.forwardQuery && len(q) > 0 {
 		// The header copies the value, so a pooled scratch buffer serves.
 		buf := bytebufferpool.Get()
 		buf.B = rebound.AppendForwarded(buf.B[:0], location, q)
@@ -429,14 +448,33 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, e *entry, location []byte) {
 	}
 }
 
+// recordClick queues the click of a redirect with what its request said.
+// The agent's verdict is the one the bot flag needs anyway (remembered per
+// agent); the country, the campaign and the QR trigger are only copied here,
+// and read by the click collector.
 func (s *Server) recordClick(ctx *fasthttp.RequestCtx, e *entry, now time.Time, rule int) {
 	var rec clickRec
 	rec.linkID, rec.at, rec.rule = e.id, now.UnixNano(), int8(rule)
-	rec.bot = s.bots.isBot(ctx.Request.Header.UserAgent())
+	bits := s.bots.verdict(ctx.Request.Header.UserAgent())
+	rec.bot, rec.agent = bits&botBit != 0, uint8(bits>>deviceShift)
 	ref := rebound.AppendReferrerHost(rec.ref[:0], ctx.Request.Header.Referer())
 	rec.refLen = uint8(len(ref))
+	if s.targets.locates() {
+		s.targets.locate(ctx, &rec)
+	}
+	if q := ctx.URI().QueryString(); len(q) > 0 && hasCampaign(q) {
+		rec.queryLen = uint8(copy(rec.query[:], q))
+	}
 	s.clicks.add(&rec)
 }
+
+var (
+	strUTM = []byte("utm_")
+	strQR  = []byte("qr=")
+)
+
+// hasCampaign reports whether a query may name a utm_ parameter or qr.
+func hasCampaign(q []byte) bool { return bytes.Contains(q, strUTM) || bytes.Contains(q, strQR) }
 
 // setRequestID echoes a safe X-Request-ID, or makes one from the edge's
 // random prefix and a counter.

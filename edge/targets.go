@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"net/netip"
 	"time"
 
@@ -63,3 +64,25 @@ func (t *targetHeaders) choose(ctx *fasthttp.RequestCtx, e *entry, now time.Time
 	}
 	return e.rules.Target(rule), rule
 }
+
+// locates reports whether clicks record a country: from a trusted proxy's
+// header or the GeoIP database.
+func (t *targetHeaders) locates() bool { return len(t.countryHeader) > 0 || t.countries != nil }
+
+// locate notes the client's country on rec: the trusted proxy's header
+// when it names one, else the client's address for the collector's GeoIP
+// lookup.
+func (t *targetHeaders) locate(ctx *fasthttp.RequestCtx, rec *clickRec) {
+	addr, trustedPeer := client(ctx, t.trusted)
+	if trustedPeer && len(t.countryHeader) > 0 {
+		if h := bytes.TrimSpace(ctx.Request.Header.PeekBytes(t.countryHeader)); len(h) == 2 && isLetter(h[0]) && isLetter(h[1]) {
+			rec.country = [2]byte{h[0] &^ 0x20, h[1] &^ 0x20}
+			return
+		}
+	}
+	if t.countries != nil && addr.IsValid() {
+		rec.addr, rec.hasAddr = addr.As16(), true
+	}
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

@@ -284,18 +284,6 @@ func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) linkStats(w http.ResponseWriter, r *http.Request) {
-	id, err := s.ownedLinkID(r)
-	if err == nil {
-		var st rebound.LinkStats
-		if st, err = s.store.LinkStats(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, st)
-			return
-		}
-	}
-	s.writeError(w, r, err)
-}
-
 // listTags answers every tag in use with its links and clicks; an author's
 // own links' only.
 func (s *Server) listTags(w http.ResponseWriter, r *http.Request) {
@@ -357,9 +345,10 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	target, rule := l.OriginalURL, -1
 	cacheControl := rebound.RedirectCacheControl(l.RedirectType, s.permanentMaxAge)
+	treq := s.targetingRequest(r, l.ID, now)
 	if rules := targeting.Compile(l.Rules); rules != nil {
 		var vary targeting.Vary
-		rule, vary = rules.Match(s.targetingRequest(r, l.ID, now))
+		rule, vary = rules.Match(treq)
 		if rule >= 0 {
 			target = string(rules.Target(rule))
 		}
@@ -368,11 +357,15 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Vary", v)
 		}
 	}
+	agent := treq.Agent()
 	c := rebound.Click{EdgeID: s.edgeID, Seq: s.clickSeq.Add(1), LinkID: l.ID, At: now, Rule: rule,
-		Referrer: string(rebound.AppendReferrerHost(nil, []byte(r.Referer()))), Bot: rebound.IsBot([]byte(r.UserAgent()))}
+		Referrer: string(rebound.AppendReferrerHost(nil, []byte(r.Referer()))), Bot: rebound.IsBot([]byte(r.UserAgent())),
+		Device: agent.Device.String(), OS: agent.OS.String(), Browser: agent.Browser.String(), Country: treq.Country()}
+	c.UTMSource, c.UTMMedium, c.UTMCampaign, c.QR = rebound.ParseCampaign(r.URL.RawQuery)
 	s.recordClick(r, c)
-	if l.ForwardQuery && r.URL.RawQuery != "" {
-		target = string(rebound.AppendForwarded(nil, []byte(target), []byte(r.URL.RawQuery)))
+	// qr=1 marks a scan of the link's QR code, for Rebound only.
+	if q := string(rebound.AppendWithoutParam(nil, []byte(r.URL.RawQuery), "qr=1")); l.ForwardQuery && q != "" {
+		target = string(rebound.AppendForwarded(nil, []byte(target), []byte(q)))
 	}
 	w.Header().Set("Location", target)
 	w.Header().Set("Cache-Control", cacheControl)

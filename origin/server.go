@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -63,6 +64,10 @@ type Store interface {
 	CreateEvent(ctx context.Context, e rebound.Event) (rebound.Event, error)
 	ListEvents(ctx context.Context, f postgres.EventFilter, p rebound.Page) ([]rebound.Event, int64, error)
 	LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error)
+	Stats(ctx context.Context, scope postgres.StatsScope, q rebound.StatsQuery) (rebound.Stats, error)
+	WriteClicksCSV(ctx context.Context, w io.Writer, id int64, from, to time.Time) error
+	EnsureClickPartitions(ctx context.Context, now time.Time, ahead int) error
+	DropClickPartitions(ctx context.Context, before time.Time) ([]string, error)
 	RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error)
 	CacheWritten(ctx context.Context, written map[string]int64) error
 	OwedCacheWrites(ctx context.Context, age time.Duration, limit int) (map[string]int64, error)
@@ -89,6 +94,8 @@ type Options struct {
 	// KeyUseFlushInterval is how often API keys' last use is written to
 	// Postgres; 5 s when zero.
 	KeyUseFlushInterval time.Duration
+	// ClickRetention is how long raw clicks are kept; zero keeps them.
+	ClickRetention time.Duration
 }
 
 // Server is the origin's HTTP handler and its background work.
@@ -99,14 +106,16 @@ type Server struct {
 	// shortURLs builds the links' short URLs and refuses link targets that
 	// are among them.
 	shortURLs rebound.ShortURLBase
-	auth      *authenticator
-	log       *slog.Logger
-	registry  *prometheus.Registry
-	metrics   *metrics
-	mux       *http.ServeMux
-	routes    []route
-	edgeID    int64 // identifies this origin's own clicks (the /redirect slow path)
-	clickSeq  atomic.Int64
+	// clickRetention is how long raw clicks are kept; zero keeps them.
+	clickRetention time.Duration
+	auth           *authenticator
+	log            *slog.Logger
+	registry       *prometheus.Registry
+	metrics        *metrics
+	mux            *http.ServeMux
+	routes         []route
+	edgeID         int64 // identifies this origin's own clicks (the /redirect slow path)
+	clickSeq       atomic.Int64
 	// permanentMaxAge is the max-age of the slow path's 301 and 308.
 	permanentMaxAge time.Duration
 	countryHeader   string
@@ -157,7 +166,7 @@ func New(opts Options) *Server {
 		store: opts.Store, cache: opts.Cache,
 		log: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), permanentMaxAge: opts.PermanentMaxAge,
 		countryHeader: opts.CountryHeader, countries: opts.Countries,
-		shortURLs: rebound.NewShortURLBase(opts.PublicURL),
+		shortURLs: rebound.NewShortURLBase(opts.PublicURL), clickRetention: opts.ClickRetention,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -192,6 +201,9 @@ func New(opts Options) *Server {
 			"GET": to(s.getLink, everyone), "PUT": to(s.updateLink, admins|authors), "PATCH": to(s.updateLink, admins|authors),
 			"DELETE": to(s.deleteLink, admins|authors)}},
 		{pattern: "/urls/{id}/stats", methods: map[string]endpoint{"GET": to(s.linkStats, everyone)}},
+		{pattern: "/urls/{id}/clicks.csv", methods: map[string]endpoint{"GET": to(s.clicksCSV, everyone)}},
+		{pattern: "/urls/{id}/qr", methods: map[string]endpoint{"GET": to(s.linkQR, everyone)}},
+		{pattern: "/stats", methods: map[string]endpoint{"GET": to(s.allStats, everyone)}},
 		{pattern: "/urls/{short_code}/redirect", public: true, methods: map[string]endpoint{"GET": to(s.redirect, everyone)}},
 		{pattern: "/tags", methods: map[string]endpoint{"GET": to(s.listTags, everyone)}},
 		{pattern: "/events", methods: map[string]endpoint{"GET": to(s.listEvents, admins|readers), "POST": to(s.createEvent, admins)}},
@@ -227,7 +239,8 @@ func (s *Server) Routes() [][2]string {
 // writes that failed, moving clicks from the Redis stream to Postgres, and
 // recording when API keys were last used.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{}, 4)
+	done := make(chan struct{}, 5)
+	go func() { defer func() { done <- struct{}{} }(); s.maintainClickPartitions(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.sync.run(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.indexSearch(ctx) }()
 	go func() { defer func() { done <- struct{}{} }(); s.watchClickLag(ctx) }()

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -40,12 +41,22 @@ type Options struct {
 	// QueryTimeout bounds every statement the store runs on its own; callers
 	// may pass shorter deadlines in their context. Default 5s.
 	QueryTimeout time.Duration
+	// Tracking is how much of each click RecordClicks keeps.
+	Tracking rebound.Tracking
 }
 
 // DB is the Postgres store. It is safe for concurrent use.
 type DB struct {
-	pool    *pgxpool.Pool
-	timeout time.Duration
+	pool       *pgxpool.Pool
+	timeout    time.Duration
+	tracking   rebound.Tracking
+	partitions partitionSet
+}
+
+// partitionSet remembers the days whose partition of clicks exists.
+type partitionSet struct {
+	mu    sync.Mutex
+	known map[time.Time]bool
 }
 
 // Open connects to Postgres and checks the connection.
@@ -69,7 +80,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
-	db := &DB{pool: pool, timeout: 5 * time.Second}
+	db := &DB{pool: pool, timeout: 5 * time.Second, tracking: opts.Tracking, partitions: partitionSet{known: map[time.Time]bool{}}}
 	if opts.QueryTimeout > 0 {
 		db.timeout = opts.QueryTimeout
 	}

@@ -66,13 +66,22 @@ type EventFilter struct {
 	EventType *string
 }
 
+// eventsView is every event: the rows of events, and one "click" event per
+// stored click (its event_id, the link's owner then, and what a click event
+// row held). Clicks stored before analytics have their events as rows of
+// events and no event_id.
+const eventsView = `(SELECT ` + eventColumns + ` FROM events
+	UNION ALL
+	SELECT event_id, url_id, user_id, 'click', at, jsonb_build_object('referrer', referrer, 'bot', bot)
+	FROM clicks WHERE event_id IS NOT NULL) e`
+
 // ListEvents returns one page of events ordered by id, and the total matching.
 func (db *DB) ListEvents(ctx context.Context, f EventFilter, p rebound.Page) ([]rebound.Event, int64, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	const where = ` WHERE ($1::bigint IS NULL OR url_id = $1) AND ($2::bigint IS NULL OR user_id = $2)
 		AND ($3::text IS NULL OR event_type = $3)`
-	rows, err := db.pool.Query(ctx, "SELECT "+eventColumns+" FROM events"+where+" ORDER BY id LIMIT $4 OFFSET $5",
+	rows, err := db.pool.Query(ctx, "SELECT "+eventColumns+" FROM "+eventsView+where+" ORDER BY id LIMIT $4 OFFSET $5",
 		f.URLID, f.UserID, f.EventType, p.PerPage, p.Offset())
 	if err != nil {
 		return nil, 0, translate(err, "list events")
@@ -82,7 +91,7 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter, p rebound.Page) ([]
 		return nil, 0, translate(err, "list events")
 	}
 	var total int64
-	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM events"+where, f.URLID, f.UserID, f.EventType).Scan(&total); err != nil {
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM "+eventsView+where, f.URLID, f.UserID, f.EventType).Scan(&total); err != nil {
 		return nil, 0, translate(err, "count events")
 	}
 	if events == nil {

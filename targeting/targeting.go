@@ -74,6 +74,12 @@ func (r *Request) userAgent() useragent.Agent {
 	return r.agent
 }
 
+// Agent is what the request's User-Agent tells, read once.
+func (r *Request) Agent() useragent.Agent { return r.userAgent() }
+
+// Country is the client's country, upper-case, "" when unknown.
+func (r *Request) Country() string { return string(r.countryCode()) }
+
 // countryCode returns the client's country, upper-case, nil when unknown:
 // from the trusted proxy's header, else from Countries.
 func (r *Request) countryCode() []byte {

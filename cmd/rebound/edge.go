@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reboundhq/rebound"
 	"github.com/reboundhq/rebound/cache"
 	"github.com/reboundhq/rebound/edge"
 	"github.com/reboundhq/rebound/internal/depwatch"
@@ -27,7 +28,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		return err
 	}
 	raiseTimerSlack(env, cfg.EdgeTimerSlack, log)
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.EdgeDBMaxConns()), Lazy: true})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.EdgeDBMaxConns()), Lazy: true, Tracking: cfg.Tracking})
 	if err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func runEdge(ctx context.Context, env cmdEnv, args []string) error {
 		PermanentMaxAge: cfg.PermanentMaxAge, DBConcurrency: cfg.EdgeDBConcurrency,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitClients: cfg.RateLimitClients,
 		TrustedProxies: cfg.TrustedProxies, ClickFlushInterval: cfg.ClickFlushInterval, Subscribe: true,
-		CountryHeader: cfg.CountryHeader, Countries: countries, DefaultHost: cfg.DefaultHost(),
+		CountryHeader: cfg.CountryHeader, Countries: countries, DefaultHost: cfg.DefaultHost(), ShortURLs: rebound.NewShortURLBase(cfg.PublicURL),
 		PasswordChecksPerSecond: cfg.PasswordChecksPerSecond,
 	})
 	errc := make(chan error, 1)

@@ -43,7 +43,8 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 	// of 20 waited up to 580 ms while the pool opened its connections (4 at
 	// most: 80 ms). The pool is small (see OriginDBMaxConns), so keeping it
 	// open costs Postgres little.
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.OriginDBMaxConns()), MinConns: int32(cfg.OriginDBMaxConns())})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: int32(cfg.OriginDBMaxConns()), MinConns: int32(cfg.OriginDBMaxConns()),
+		Tracking: cfg.Tracking})
 	if err != nil {
 		return err
 	}
@@ -64,6 +65,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		Logger: log, Registry: reg,
 		PermanentMaxAge: cfg.PermanentMaxAge,
 		CountryHeader:   cfg.CountryHeader, Countries: countries,
+		ClickRetention:  cfg.ClickRetention,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
 	cache.RegisterMetrics(reg, c, "origin")

@@ -1,0 +1,1 @@
+ALTER INDEX url_search_doc_idx RESET (fastupdate);
