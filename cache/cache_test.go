@@ -55,6 +55,32 @@ func TestClicksRoundTrip(t *testing.T) {
 	}
 }
 
+// TestClickDimensionsRoundTrip: the dimensions travel beside the clicks,
+// and an origin that reads only the clicks (an earlier release) still gets
+// every click.
+func TestClickDimensionsRoundTrip(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0).UTC()
+	in := []rebound.Click{
+		{EdgeID: 1, Seq: 1, LinkID: 3, At: at, Rule: -1, Device: "mobile", OS: "ios", Browser: "safari", Country: "DE", QR: true,
+			UTMSource: "news, letter", UTMMedium: "e\nmail", UTMCampaign: "café&co"},
+		{EdgeID: 1, Seq: 2, LinkID: 3, At: at, Rule: 0, Device: "other", OS: "other", Browser: "other"},
+	}
+	clicks, dims := cache.AppendClicks(nil, in), cache.AppendDimensions(nil, in)
+	out := cache.DecodeClicks(clicks, dims)
+	if len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+		t.Fatalf("decoded %+v", out)
+	}
+	old := cache.DecodeClicks(clicks, nil)
+	if len(old) != 2 || old[0].Device != "" || old[0].Seq != 1 {
+		t.Fatalf("without dimensions %+v", old)
+	}
+	// A malformed dimensions line costs the click its dimensions only.
+	bad := cache.DecodeClicks(clicks, []byte("x,y\nmobile,ios,safari,DE,1,%zz,,\n"))
+	if len(bad) != 2 || bad[0].Device != "" || bad[1].Device != "" || bad[1].Seq != 2 {
+		t.Fatalf("malformed dimensions: %+v", bad)
+	}
+}
+
 func TestLinkStates(t *testing.T) {
 	c := testenv.NewCache(t)
 	ctx := context.Background()

@@ -313,7 +313,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		return
 	}
 	code := path[1:]
-	qrImage := readOnly && bytes.HasSuffix(code, strQRSuffix)
+	qrImage := bytes.HasSuffix(code, strQRSuffix)
 	if qrImage {
 		code = code[:len(code)-len(strQRSuffix)]
 	}
@@ -337,7 +337,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) {
 		s.unavailable(ctx, err)
 		return
 	}
-	if post && (e.absent || e.password == nil) {
+	if post && (e.absent || e.password == nil || qrImage) {
 		// Only a password link takes a POST.
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		s.fail(ctx, errMethod)

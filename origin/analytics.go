@@ -164,7 +164,7 @@ func (s *Server) allStats(w http.ResponseWriter, r *http.Request) {
 // (REBOUND_CLICK_RETENTION) in the range, oldest first. Once the first
 // bytes are sent a failure can only cut the stream short; it is logged.
 func (s *Server) clicksCSV(w http.ResponseWriter, r *http.Request) {
-	id, err := s.ownedLinkID(r)
+	l, err := s.visibleLink(r)
 	var sq rebound.StatsQuery
 	if err == nil {
 		sq, err = statsQuery(r, time.Now(), false)
@@ -177,21 +177,14 @@ func (s *Server) clicksCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="clicks.csv"`)
 	// The export may take long for a busy link: the store's per-statement
 	// timeout does not bound it, the client's connection does.
-	if err := s.store.WriteClicksCSV(r.Context(), w, id, sq.From, sq.To); err != nil {
-		s.log.WarnContext(r.Context(), "click export cut short", "err", err, "url_id", id, "request_id", requestID(r.Context()))
+	if err := s.store.WriteClicksCSV(r.Context(), w, l.ID, sq.From, sq.To); err != nil {
+		s.log.WarnContext(r.Context(), "click export cut short", "err", err, "url_id", l.ID, "request_id", requestID(r.Context()))
 	}
 }
 
 // linkQR answers GET /urls/{id}/qr: the QR code of the link's short URL.
 func (s *Server) linkQR(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "url")
-	var l rebound.Link
-	if err == nil {
-		l, err = s.store.GetLink(r.Context(), id)
-	}
-	if err == nil && !principal(r).Owns(l.UserID) {
-		err = rebound.Errorf(rebound.ENotFound, "url not found")
-	}
+	l, err := s.visibleLink(r)
 	var format qr.Format
 	var size int
 	if err == nil {
@@ -240,4 +233,18 @@ func (s *Server) maintainClickPartitions(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// visibleLink reads the link of the request's path, if the key may see it
+// (an author: its user's links; to it, others do not exist).
+func (s *Server) visibleLink(r *http.Request) (rebound.Link, error) {
+	id, err := pathID(r, "url")
+	var l rebound.Link
+	if err == nil {
+		l, err = s.store.GetLink(r.Context(), id)
+	}
+	if err == nil && !principal(r).Owns(l.UserID) {
+		err = rebound.Errorf(rebound.ENotFound, "url not found")
+	}
+	return l, err
 }

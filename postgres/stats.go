@@ -193,7 +193,7 @@ func (db *DB) WriteClicksCSV(ctx context.Context, w io.Writer, id int64, from, t
 	}
 	// COPY takes no parameters: the values are an integer and two times
 	// formatted here.
-	sql := fmt.Sprintf(`COPY (SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), rule, bot,
+	sql := fmt.Sprintf(`COPY (SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), rule, bot::text,
 		CASE WHEN qr THEN 'qr' ELSE 'link' END, referrer, country, device, browser, os, %s, %s, %s
 		FROM clicks WHERE url_id = %d AND at >= '%s' AND at < '%s' ORDER BY at) TO STDOUT WITH (FORMAT csv)`,
 		safe("utm_source"), safe("utm_medium"), safe("utm_campaign"), id,
