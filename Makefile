@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
-.PHONY: run test build fuzz bench ab drills vet
+.PHONY: run test build fuzz bench ab ingest drills vet
 
 ## run: start Postgres and Redis if needed, migrate, run origin and edge (Ctrl-C stops)
 run:
@@ -42,6 +42,15 @@ fuzz:
 bench:
 	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
 	  go build -o bin/reboundbench ./bench/cmd/reboundbench && bin/reboundbench $(BENCHFLAGS)
+
+## ingest: how fast the origin stores queued clicks, and the CPU per click
+## (INGEST_BIN=bin/rebound.before to measure another build; INGEST_CLICKS=2000000)
+INGEST_BIN ?= bin/rebound
+INGEST_CLICKS ?= 2000000
+ingest:
+	@eval "$$(bash scripts/services.sh)" && go build -o bin/rebound ./cmd/rebound && \
+	  go build -o bin/reboundbench ./bench/cmd/reboundbench && \
+	  bin/reboundbench -rebound $(INGEST_BIN) -ingest $(INGEST_CLICKS) -json /tmp/rebound-ingest/latest.json
 
 ## ab: edge variants side by side with the bare server, round by round, with CPU per request
 ## (AB='now=;noslack=REBOUND_EDGE_TIMER_SLACK=0' or AB='now=;before=@bin/rebound.before'; BENCHFLAGS='-rounds 6')

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Dimension is one way of grouping clicks (SPEC 11). Its number is stored
@@ -145,7 +147,7 @@ func ParseCampaign(rawQuery string) (source, medium, campaign string, qr bool) {
 func cutUTF8(s string, n int) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+		if unicode.IsControl(r) || r == utf8.RuneError {
 			continue
 		}
 		if b.Len()+len(string(r)) > n {

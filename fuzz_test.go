@@ -1,10 +1,13 @@
 package rebound_test
 
 import (
+	"bytes"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/reboundhq/rebound"
 )
@@ -125,6 +128,25 @@ func FuzzAppendForwarded(f *testing.F) {
 		}
 		if len(got) <= rebound.MaxURLLen && (rebound.ShortURLBase{}).ValidateOriginalURL(got) != nil {
 			t.Fatalf("AppendForwarded(%q, %q) = %q, which the target's checks refuse", target, query, got)
+		}
+	})
+}
+
+// FuzzParseCampaign: any query string gives campaign values that are valid
+// UTF-8, free of control characters and at most MaxUTMLen bytes.
+func FuzzParseCampaign(f *testing.F) {
+	for _, s := range []string{"", "utm_source=a&qr=1", "utm_campaign=%E2%82%AC%00x", "utm_medium=%zz", "qr=1&qr=0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		src, med, camp, _ := rebound.ParseCampaign(q)
+		for _, v := range []string{src, med, camp} {
+			if len(v) > rebound.MaxUTMLen || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+				t.Fatalf("%q gave %q", q, v)
+			}
+		}
+		if got := rebound.AppendWithoutParam(nil, []byte(q), "qr=1"); bytes.Contains(append(append([]byte("&"), got...), '&'), []byte("&qr=1&")) {
+			t.Fatalf("%q kept qr=1: %q", q, got)
 		}
 	})
 }

@@ -48,3 +48,22 @@ func FuzzEntry(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeClicks: any stream message decodes without panicking, and what
+// it decodes encodes and decodes back the same.
+func FuzzDecodeClicks(f *testing.F) {
+	f.Add([]byte("1,2,3,4,1,a.org\n1,3,3,4,0,,5\n"), []byte("mobile,ios,safari,DE,1,x%2Cy,,\n"))
+	f.Add([]byte("x"), []byte(""))
+	f.Fuzz(func(t *testing.T, c, d []byte) {
+		out := DecodeClicks(c, d)
+		again := DecodeClicks(AppendClicks(nil, out), AppendDimensions(nil, out))
+		if len(again) != len(out) {
+			t.Fatalf("%d clicks, %d after a round trip", len(out), len(again))
+		}
+		for i := range out {
+			if again[i] != out[i] {
+				t.Fatalf("click %d: %+v, then %+v", i, out[i], again[i])
+			}
+		}
+	})
+}

@@ -229,4 +229,3 @@ func (p *partitionSet) forget(day time.Time) {
 	delete(p.known, day)
 	p.mu.Unlock()
 }
-

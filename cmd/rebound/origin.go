@@ -65,7 +65,7 @@ func runOrigin(ctx context.Context, env cmdEnv, args []string) error {
 		Logger: log, Registry: reg,
 		PermanentMaxAge: cfg.PermanentMaxAge,
 		CountryHeader:   cfg.CountryHeader, Countries: countries,
-		ClickRetention:  cfg.ClickRetention,
+		ClickRetention: cfg.ClickRetention,
 	})
 	postgres.RegisterMetrics(reg, db, "origin")
 	cache.RegisterMetrics(reg, c, "origin")

@@ -80,6 +80,7 @@ func main() {
 	serveBaseline := flag.String("serve-baseline", "", "serve the bare fasthttp baseline on this address and do nothing else")
 	drills := flag.String("drills", "", "run the reliability drills instead, and write this report (RELIABILITY.md)")
 	ab := flag.String("ab", "", "compare edge variants instead, round by round, with CPU per request: 'name=VAR=value,...;name2=...'")
+	ingest := flag.Int("ingest", 0, "measure instead how fast the origin stores this many queued clicks, and its CPU per click")
 	abPick := flag.String("ab-pick", "uniform", "links the -ab load asks for: uniform (all links) or hot (the first 100)")
 	abRate := flag.Float64("ab-rate", 0, "requests per second of the -ab load (open loop); 0 for a closed loop")
 	flag.Parse()
@@ -114,6 +115,13 @@ func main() {
 			prefix: abPrefix, out: os.Stdout}
 		if err := a.run(ctx, *ab); err != nil {
 			fmt.Fprintln(os.Stderr, "reboundbench ab:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *ingest > 0 {
+		if err := runIngest(ctx, logDir, *rebound, *ingest, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "reboundbench ingest:", err)
 			os.Exit(1)
 		}
 		return
@@ -198,6 +206,7 @@ func (b *benchRun) run(ctx context.Context) error {
 	}
 	b.createLinks(ctx)
 	b.adminLists(ctx)
+	b.analyticsStats(ctx)
 	if err := b.addRules(ctx); err != nil {
 		return err
 	}
@@ -216,13 +225,13 @@ func (b *benchRun) run(ctx context.Context) error {
 	if err := b.restartOrigin(ctx); err != nil {
 		return err
 	}
-	b.checkClicksStored(ctx, "after a graceful origin restart")
+	b.checkClicksStored(ctx, "after a graceful origin restart", true)
 	b.wholeSystem(ctx)
 	if err := b.moveEdgeBehindProxies(ctx); err != nil {
 		return err
 	}
 	b.faultDrills(ctx)
-	b.checkClicksStored(ctx, "at the end of the run")
+	b.checkClicksStored(ctx, "at the end of the run", false)
 	b.handlerAllocs(ctx)
 	return ctx.Err()
 }
@@ -334,8 +343,19 @@ const (
 // for every redirect the edge answered, and records how long that took. A
 // backlog still draining when the wait ends is counted again by the next
 // check, which covers every click of the run.
-func (b *benchRun) checkClicksStored(ctx context.Context, when string) {
+func (b *benchRun) checkClicksStored(ctx context.Context, when string, ingest bool) {
+	before, err := busyJiffies()
+	storedBefore := b.stored(ctx)
 	stored, took := waitClicksStored(ctx, b.benchDB, b.accepted, clickStall, clickDrainLimit)
+	if after, err2 := busyJiffies(); ingest && err == nil && err2 == nil && storedBefore >= 0 && stored > storedBefore {
+		// Nothing but the origin, Postgres and Redis works while the
+		// backlog drains: the machine's busy CPU is what storing cost.
+		n := stored - storedBefore
+		b.info("Click ingest rate, origin and Postgres alone on the 2 cores", fmt.Sprintf("%.0f clicks/s (%d clicks in %.1f s)",
+			float64(n)/took.Seconds(), n, took.Seconds()), "none")
+		b.info("CPU per stored click (all processes, while the backlog drained)",
+			fmt.Sprintf("%.1f µs", float64(after-before)*10_000/float64(n)), "none")
+	}
 	b.logf("clicks %s: %d accepted, %d stored, in %.1fs", when, b.accepted, stored, took.Seconds())
 	measured := fmt.Sprintf("%d of %d accepted (%.1f s to drain the backlog)", stored, b.accepted, took.Seconds())
 	if stored < b.accepted {
@@ -551,7 +571,8 @@ func (b *benchRun) edgeAlone(ctx context.Context) {
 func (b *benchRun) wholeSystem(ctx context.Context) {
 	hot := b.compare(ctx, "hot links, clicks stored live", "as hot links, with the origin storing clicks in Postgres on the same 2 cores",
 		b.redirectLoad(pickHot))
-	b.info("Hot-link redirects vs bare fasthttp, click storage on the same 2 cores", fmt.Sprintf("%.2fx", hot.Ratio()), "none")
+	b.figure("Hot-link redirects vs bare fasthttp, clicks stored live on the same 2 cores", fmt.Sprintf("%.2fx", hot.Ratio()), "at least 0.8x",
+		hot.Ratio() >= 0.8)
 	uni := b.compare(ctx, "uniform, clicks stored live", "as uniform random, with the origin storing clicks on the same 2 cores",
 		b.redirectLoad(pickUniform(b.links)))
 	b.info("Uniform-random redirects vs bare fasthttp, click storage on the same 2 cores", fmt.Sprintf("%.2fx", uni.Ratio()), "none")
