@@ -97,7 +97,7 @@ func (b *benchRun) analyticsStats(ctx context.Context) {
 		})
 		b.logf("stats, %s: p99 %.2f ms, %d failed", c.name, res.P99, res.FailedTotal())
 		b.report.Singles = append(b.report.Singles, bench.Single{Name: "stats, " + c.name,
-			Load: fmt.Sprintf("GET %s?group_by=DIM (one of the 11 dimensions at random), last 30 days, daily series; %d clicks in the rollups; 4 connections, 5 s", c.path, statsClicks),
+			Load:   fmt.Sprintf("GET %s?group_by=DIM (one of the 11 dimensions at random), last 30 days, daily series; %d clicks in the rollups; 4 connections, 5 s", c.path, statsClicks),
 			Result: res})
 		b.figure(fmt.Sprintf("Stats of %s 10,000,000 clicks over 30 days with a group_by, p99", strings.TrimSuffix(c.name, " (GET /stats)")),
 			fmt.Sprintf("%.2f ms (%d failed)", res.P99, res.FailedTotal()), "under 50 ms",
