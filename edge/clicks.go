@@ -221,6 +221,9 @@ func (s *clickShipper) intern(b []byte) string {
 const (
 	directBatchSize = 10_000      // clicks per statement: Postgres takes big batches best
 	redisRetryAfter = time.Second // how long Redis is skipped after it failed
+	// directTimeout bounds one direct insert: 10,000 clicks of as many
+	// links add about fifteen rollup rows each.
+	directTimeout = 30 * time.Second
 )
 
 // ship sends the backlog in batches until it is empty or a batch fails,
@@ -271,7 +274,7 @@ func (s *clickShipper) shipBatch(ctx context.Context, pending []rebound.Click) (
 	// RecordClicks ignores clicks already stored, so a batch that reached
 	// the stream although AddClicks failed still counts once.
 	batch := pending[:min(len(pending), directBatchSize)]
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, directTimeout)
 	_, err := s.store.RecordClicks(pctx, batch)
 	cancel()
 	if err == nil {

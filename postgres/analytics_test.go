@@ -140,6 +140,27 @@ func TestRollupsSumToRawClicks(t *testing.T) {
 		"url_id = $1 AND at >= $2 AND at < $3", a, start, start.Add(time.Hour)) {
 		t.Fatalf("hourly series: %d points, first %+v", len(st.Series), st.Series[0])
 	}
+	// The daily answer (whole days from the daily rollups, the edges from
+	// the hourly ones) and the hourly one count the same clicks.
+	var sum int64
+	for _, p := range st.Series {
+		sum += p.Clicks
+	}
+	daily, err := db.Stats(ctx, postgres.StatsScope{LinkID: &a}, rebound.StatsQuery{From: start, To: start.Add(48 * time.Hour), Interval: "month"})
+	if err != nil || sum != 700 || daily.Clicks != 700 {
+		t.Fatalf("hourly sum %d, monthly %d (%v), want 700", sum, daily.Clicks, err)
+	}
+	// An hourly group of one link (from the raw clicks) and a daily one
+	// (from the daily rollups) over the same whole days agree.
+	whole := rebound.StatsQuery{From: start.Truncate(24 * time.Hour), To: start.Truncate(24 * time.Hour).AddDate(0, 0, 4),
+		GroupBy: rebound.DimCountry, Grouped: true}
+	for _, iv := range []string{"hour", "day"} {
+		whole.Interval = iv
+		st, err := db.Stats(ctx, postgres.StatsScope{LinkID: &a}, whole)
+		if err != nil || fmt.Sprint(st.Groups) != fmt.Sprint(byCountry.Groups) {
+			t.Fatalf("%sly groups %v (%v), want %v", iv, st.Groups, err, byCountry.Groups)
+		}
+	}
 	// Per link, by tag.
 	lq := q
 	lq.GroupBy, lq.Tag = rebound.DimLink, "promo"

@@ -46,7 +46,7 @@ func (db *DB) LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error
 	}
 	// Referrers and rules are read from the rollups, which hold every
 	// click ever stored, not only those raw clicks still kept.
-	rows, err = db.pool.Query(ctx, `SELECT key, sum(clicks) FROM click_rollups WHERE url_id = $1 AND dim = $2 AND key <> $3
+	rows, err = db.pool.Query(ctx, `SELECT key, sum(clicks) FROM click_rollups_daily WHERE url_id = $1 AND dim = $2 AND key <> $3
 		GROUP BY key ORDER BY sum(clicks) DESC, key LIMIT 10`, id, rebound.DimReferrer, rebound.KeyDirect)
 	if err != nil {
 		return s, translate(err, "referrers")
@@ -62,8 +62,8 @@ func (db *DB) LinkStats(ctx context.Context, id int64) (rebound.LinkStats, error
 		return s, translate(err, "referrers")
 	}
 	// Clicks per rule: -1 counts those the link's own target took.
-	rows, err = db.pool.Query(ctx, `SELECT CASE WHEN key = $3 THEN -1 ELSE key::int END AS rule, sum(clicks)
-		FROM click_rollups WHERE url_id = $1 AND dim = $2 GROUP BY 1 ORDER BY 1`, id, rebound.DimRule, rebound.KeyDefault)
+	rows, err = db.pool.Query(ctx, `SELECT CASE WHEN key ~ '^[0-9]{1,2}$' THEN key::int ELSE -1 END AS rule, sum(clicks)
+		FROM click_rollups_daily WHERE url_id = $1 AND dim = $2 GROUP BY 1 ORDER BY 1`, id, rebound.DimRule)
 	if err != nil {
 		return s, translate(err, "rule clicks")
 	}

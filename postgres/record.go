@@ -60,9 +60,17 @@ var recordClicksSQL = func() string {
 			SELECT l.u, x.d, cube.hour, x.k, sum(cube.n) FROM cube
 			CROSS JOIN LATERAL (VALUES (cube.url_id), (0::bigint)) AS l(u)
 			CROSS JOIN LATERAL (VALUES ` + strings.Join(dims, ", ") + `) AS x(d, k)
-			WHERE ($16::bigint >> x.d) & 1 = 1
+			WHERE ($16::bigint >> x.d) & 1 = 1 AND (l.u = 0 OR x.d = 0)
 			GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 			ON CONFLICT (url_id, dim, hour, key) DO UPDATE SET clicks = r.clicks + EXCLUDED.clicks
+		), rolled_daily AS (
+			INSERT INTO click_rollups_daily AS r (url_id, dim, day, key, clicks)
+			SELECT l.u, x.d, date_trunc('day', cube.hour, 'UTC'), x.k, sum(cube.n) FROM cube
+			CROSS JOIN LATERAL (VALUES (cube.url_id), (0::bigint)) AS l(u)
+			CROSS JOIN LATERAL (VALUES ` + strings.Join(dims, ", ") + `) AS x(d, k)
+			WHERE ($16::bigint >> x.d) & 1 = 1
+			GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+			ON CONFLICT (url_id, dim, day, key) DO UPDATE SET clicks = r.clicks + EXCLUDED.clicks
 		), linked AS (
 			SELECT cube.n, u.tags FROM cube JOIN urls u ON u.id = cube.url_id
 		), daily AS (
@@ -79,13 +87,16 @@ var recordClicksSQL = func() string {
 		SELECT count(*) FROM ins`
 }()
 
-// RecordClicks stores a batch of clicks in one statement: the click rows
+// RecordClicks stores a batch of clicks, in statements of up to recordChunk
+// clicks, each writing the click rows
 // (each with the id of its click event, unless tracking is off), their
-// hourly rollups per link and dimension and over every link, the daily
-// counters and the per-tag clicks. A click already stored (same edge,
+// rollups (by the hour: each link's total, and every link's per dimension;
+// by the day: per link and dimension, and every link's), the daily counters
+// and the per-tag clicks. A click already stored (same edge,
 // sequence and time) is skipped, so redelivering a batch counts nothing
 // twice; the rollups add only what was inserted, so they always sum to the
-// clicks stored. Clicks of links deleted meanwhile are dropped. What the
+// clicks stored; a batch cut short by a failure is stored whole when it
+// is delivered again. Clicks of links deleted meanwhile are dropped. What the
 // tracking level does not keep is blanked first. It returns the number of
 // clicks newly stored.
 //
@@ -95,10 +106,35 @@ var recordClicksSQL = func() string {
 // and taking their locks in whatever order the aggregate produced
 // deadlocked them.
 func (db *DB) RecordClicks(ctx context.Context, clicks []rebound.Click) (int64, error) {
-	if len(clicks) == 0 {
-		return 0, nil
+	var stored int64
+	for len(clicks) > 0 {
+		chunk := clicks[:min(len(clicks), recordChunk)]
+		clicks = clicks[len(chunk):]
+		n, err := db.recordChunk(ctx, chunk)
+		if err != nil {
+			return stored, err
+		}
+		stored += n
 	}
-	ctx, cancel := db.ctx(ctx)
+	return stored, nil
+}
+
+// recordChunk is the most clicks one statement stores, and
+// recordTimeout how long it may take. A click of a link with few clicks
+// adds about fifteen rollup rows (its link's per dimension and day, and its
+// link's and every link's hour): an origin's batch of 100,000 clicks of a
+// million links took longer than the store's 5 s statement timeout, and
+// the origin retried it for ever. Statements of 5,000 clicks instead cost
+// hot links half again as much CPU a click (make ingest: 21.4 µs against
+// 14.1), each updating the same rollup rows again; so a batch stays one
+// statement, with time to finish.
+const (
+	recordChunk   = 100_000
+	recordTimeout = 2 * time.Minute
+)
+
+func (db *DB) recordChunk(ctx context.Context, clicks []rebound.Click) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	n := len(clicks)
 	edge, seq, link := make([]int64, n), make([]int64, n), make([]int64, n)

@@ -21,24 +21,29 @@ type StatsScope struct {
 // MaxStatsGroups bounds the groups of a stats answer (the most clicked).
 const MaxStatsGroups = 1000
 
-// Stats answers q over the clicks of scope. Without filters it reads the
-// hourly rollups, which cover every click ever stored; with filters it
-// reads the raw clicks, which cover REBOUND_CLICK_RETENTION. q's range is
-// taken as whole hours: From and To must be on the hour.
+// Stats answers q over the clicks of scope. A daily or monthly answer
+// covers whole UTC days (q's range is widened to them) and reads the daily
+// rollups; an hourly one covers whole hours and reads the hourly rollups,
+// which keep each link's total and every link's dimensions. Filters, and
+// an hourly group of anything but every link, read the raw clicks, which
+// cover REBOUND_CLICK_RETENTION.
 func (db *DB) Stats(ctx context.Context, scope StatsScope, q rebound.StatsQuery) (rebound.Stats, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
+	q.From, q.To = widen(q.From, q.Interval, false), widen(q.To, q.Interval, true)
 	out := rebound.Stats{From: q.From, To: q.To, Series: []rebound.StatsPoint{}, Groups: []rebound.StatsGroup{}}
+	everyLink := scope.LinkID == nil && scope.OwnerID == nil && q.Tag == ""
 	var b statsSQL
-	raw := len(q.Filters) > 0 || q.GroupBy == rebound.DimLink
-	if raw && q.GroupBy == rebound.DimLink && len(q.Filters) == 0 {
+	switch {
+	case len(q.Filters) > 0, q.Interval == "hour" && q.Grouped && (!everyLink || q.GroupBy == rebound.DimLink):
+		b = rawSQL(scope, q)
+	case q.Grouped && q.GroupBy == rebound.DimLink:
 		// Links are the rows of the rollups already: per-link totals.
 		b = rollupSQL(scope, q, rebound.DimTotal, true)
-	} else if raw {
-		b = rawSQL(scope, q)
-	} else {
+	default:
 		b = rollupSQL(scope, q, rebound.DimTotal, false)
 	}
+	raw := b.from == "clicks"
 	bucket := "date_trunc('" + q.Interval + "', " + b.time + ", 'UTC')"
 	rows, err := db.pool.Query(ctx, "SELECT "+bucket+", sum("+b.count+") FROM "+b.from+" WHERE "+b.where+
 		" GROUP BY 1 ORDER BY 1", b.args...)
@@ -65,7 +70,7 @@ func (db *DB) Stats(ctx context.Context, scope StatsScope, q rebound.StatsQuery)
 		return out, nil
 	}
 	g := b
-	if !raw {
+	if !raw && q.GroupBy != rebound.DimLink {
 		g = rollupSQL(scope, q, q.GroupBy, false)
 	}
 	key := g.key(q.GroupBy)
@@ -98,17 +103,23 @@ func (b *statsSQL) arg(v any) string {
 	return "$" + strconv.Itoa(len(b.args))
 }
 
-// rollupSQL reads the rollups of dim. perLink reads the per-link rows even
-// for every link (grouping by link needs them).
+// rollupSQL reads the rollups of dim: the hourly ones for an hourly
+// answer, else the daily ones (a month of a dimension with 50 keys is 1,500
+// daily rows; the same hourly, 36,000 rows, took 65 ms to read on a loaded
+// machine). perLink reads the per-link rows even for every link (grouping
+// by link needs them).
 func rollupSQL(scope StatsScope, q rebound.StatsQuery, dim rebound.Dimension, perLink bool) statsSQL {
-	b := statsSQL{from: "click_rollups", time: "hour", count: "clicks",
+	b := statsSQL{from: "click_rollups_daily", time: "day", count: "clicks",
 		key: func(d rebound.Dimension) string {
 			if d == rebound.DimLink {
 				return "url_id::text"
 			}
 			return "key"
 		}}
-	where := []string{"dim = " + b.arg(int16(dim)), "hour >= " + b.arg(q.From), "hour < " + b.arg(q.To)}
+	if q.Interval == "hour" {
+		b.from, b.time = "click_rollups", "hour"
+	}
+	where := []string{"dim = " + b.arg(int16(dim)), b.time + " >= " + b.arg(q.From), b.time + " < " + b.arg(q.To)}
 	switch {
 	case scope.LinkID != nil:
 		where = append(where, "url_id = "+b.arg(*scope.LinkID))
@@ -122,6 +133,23 @@ func rollupSQL(scope StatsScope, q rebound.StatsQuery, dim rebound.Dimension, pe
 	}
 	b.where = strings.Join(where, " AND ")
 	return b
+}
+
+// widen moves t to the start of its hour (or UTC day, for a daily or
+// monthly answer), or, as the end of a range, to the end.
+func widen(t time.Time, interval string, end bool) time.Time {
+	t = t.UTC()
+	start := t.Truncate(time.Hour)
+	if interval != "hour" {
+		start = dayOf(t)
+	}
+	if end && start.Before(t) {
+		if interval != "hour" {
+			return start.AddDate(0, 0, 1)
+		}
+		return start.Add(time.Hour)
+	}
+	return start
 }
 
 // rawSQL reads the raw clicks of scope that pass q's filters.

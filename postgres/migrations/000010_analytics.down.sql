@@ -17,4 +17,4 @@ DROP TABLE clicks;
 ALTER TABLE clicks_flat RENAME TO clicks;
 ALTER INDEX clicks_flat_pkey RENAME TO clicks_pkey;
 CREATE INDEX clicks_url_at_idx ON clicks (url_id, at);
-DROP TABLE click_rollups;
+DROP TABLE click_rollups, click_rollups_daily;

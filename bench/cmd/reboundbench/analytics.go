@@ -24,19 +24,31 @@ const (
 	statsDays   = 30
 )
 
-// statsKeys is how many keys each dimension's clicks spread over in the
-// seeded history: as many referrers, countries and campaigns as a busy
-// link's month shows.
-var statsKeys = map[rebound.Dimension]int{
-	rebound.DimReferrer: 50, rebound.DimCountry: 40, rebound.DimDevice: 4, rebound.DimBrowser: 6, rebound.DimOS: 7,
-	rebound.DimRule: 3, rebound.DimUTMSource: 20, rebound.DimUTMMedium: 5, rebound.DimUTMCampaign: 30,
-	rebound.DimBot: 2, rebound.DimTrigger: 2,
+// statsKeys is the keys each dimension's clicks spread over in the seeded
+// history: as many referrers, countries and campaigns as a busy link's
+// month shows, and the keys the fixed dimensions have.
+var statsKeys = map[rebound.Dimension][]string{
+	rebound.DimReferrer: keys("ref", 50), rebound.DimCountry: keys("C", 40),
+	rebound.DimDevice:   {"desktop", "mobile", "tablet", "other"},
+	rebound.DimBrowser:  {"chrome", "firefox", "safari", "edge", "opera", "other"},
+	rebound.DimOS:       {"ios", "android", "windows", "macos", "linux", "chromeos", "other"},
+	rebound.DimRule:     {rebound.KeyDefault, "0", "1"}, rebound.DimUTMSource: keys("source", 20),
+	rebound.DimUTMMedium: keys("medium", 5), rebound.DimUTMCampaign: keys("campaign", 30),
+	rebound.DimBot: {"true", "false"}, rebound.DimTrigger: {"link", "qr"},
 }
 
-// seedClickHistory writes the hourly rollups that statsClicks clicks over
-// the last statsDays days make, for link and for every link (url_id 0),
-// as the click consumer would have written them: each hour's clicks, split
-// evenly over each dimension's keys. Storing ten million raw clicks
+func keys(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
+}
+
+// seedClickHistory writes the rollups that statsClicks clicks over the
+// last statsDays days make, for link and for every link (url_id 0), as the
+// click consumer would have written them: each hour's clicks, split evenly
+// over each dimension's keys. Storing ten million raw clicks
 // through the consumer would take minutes of the run; the stats read the
 // rollups only.
 func seedClickHistory(ctx context.Context, dbURL string, link int64) error {
@@ -46,25 +58,33 @@ func seedClickHistory(ctx context.Context, dbURL string, link int64) error {
 	}
 	defer conn.Close(ctx)
 	var dims []string
-	for d, n := range statsKeys {
-		dims = append(dims, fmt.Sprintf("(%d, %d)", d, n))
+	for d, ks := range statsKeys {
+		dims = append(dims, fmt.Sprintf("(%d, ARRAY['%s'])", d, strings.Join(ks, "','")))
 	}
 	const hours = statsDays * 24
 	_, err = conn.Exec(ctx, `
 		WITH per AS (
 			SELECT h AS hour, $2::bigint / $3 + CASE WHEN row_number() OVER (ORDER BY h) <= $2::bigint % $3 THEN 1 ELSE 0 END AS n
 			FROM generate_series(date_trunc('hour', now(), 'UTC') - ($3 - 1) * interval '1 hour', date_trunc('hour', now(), 'UTC'), interval '1 hour') AS h
-		), dims(dim, nkeys) AS (VALUES `+strings.Join(dims, ", ")+`)
+		), dims(dim, keys) AS (VALUES `+strings.Join(dims, ", ")+`)
 		INSERT INTO click_rollups AS r (url_id, dim, hour, key, clicks)
 		SELECT u, 0, hour, '', n FROM per, unnest(ARRAY[$1::bigint, 0]) AS u
 		UNION ALL
-		SELECT u, dim, hour, 'k' || i, n / nkeys + CASE WHEN i < n % nkeys THEN 1 ELSE 0 END
-		FROM per, dims, generate_series(0, nkeys - 1) AS i, unnest(ARRAY[$1::bigint, 0]) AS u
+		SELECT 0, dim, hour, keys[i + 1], n / cardinality(keys) + CASE WHEN i < n % cardinality(keys) THEN 1 ELSE 0 END
+		FROM per, dims, generate_series(0, cardinality(keys) - 1) AS i
 		ON CONFLICT (url_id, dim, hour, key) DO UPDATE SET clicks = r.clicks + EXCLUDED.clicks`, link, statsClicks, hours)
 	if err != nil {
 		return fmt.Errorf("seed click history: %w", err)
 	}
-	_, err = conn.Exec(ctx, "VACUUM (ANALYZE) click_rollups")
+	// The run has stored no click yet: the daily rollups of the link and of
+	// every link are the seeded hours of every link, summed.
+	_, err = conn.Exec(ctx, `INSERT INTO click_rollups_daily (url_id, dim, day, key, clicks)
+		SELECT u, dim, date_trunc('day', hour, 'UTC'), key, sum(clicks) FROM click_rollups, unnest(ARRAY[$1::bigint, 0]) AS u
+		WHERE url_id = 0 GROUP BY 1, 2, 3, 4`, link)
+	if err != nil {
+		return fmt.Errorf("seed daily click history: %w", err)
+	}
+	_, err = conn.Exec(ctx, "VACUUM (ANALYZE) click_rollups, click_rollups_daily")
 	return err
 }
 
