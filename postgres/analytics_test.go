@@ -152,7 +152,7 @@ func TestRollupsSumToRawClicks(t *testing.T) {
 	}
 	// An hourly group of one link (from the raw clicks) and a daily one
 	// (from the daily rollups) over the same whole days agree.
-	whole := rebound.StatsQuery{From: start.Truncate(24 * time.Hour), To: start.Truncate(24 * time.Hour).AddDate(0, 0, 4),
+	whole := rebound.StatsQuery{From: start.Truncate(24 * time.Hour), To: start.Truncate(24*time.Hour).AddDate(0, 0, 4),
 		GroupBy: rebound.DimCountry, Grouped: true}
 	for _, iv := range []string{"hour", "day"} {
 		whole.Interval = iv

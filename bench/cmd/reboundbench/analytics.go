@@ -29,10 +29,10 @@ const (
 // month shows, and the keys the fixed dimensions have.
 var statsKeys = map[rebound.Dimension][]string{
 	rebound.DimReferrer: keys("ref", 50), rebound.DimCountry: keys("C", 40),
-	rebound.DimDevice:   {"desktop", "mobile", "tablet", "other"},
-	rebound.DimBrowser:  {"chrome", "firefox", "safari", "edge", "opera", "other"},
-	rebound.DimOS:       {"ios", "android", "windows", "macos", "linux", "chromeos", "other"},
-	rebound.DimRule:     {rebound.KeyDefault, "0", "1"}, rebound.DimUTMSource: keys("source", 20),
+	rebound.DimDevice:  {"desktop", "mobile", "tablet", "other"},
+	rebound.DimBrowser: {"chrome", "firefox", "safari", "edge", "opera", "other"},
+	rebound.DimOS:      {"ios", "android", "windows", "macos", "linux", "chromeos", "other"},
+	rebound.DimRule:    {rebound.KeyDefault, "0", "1"}, rebound.DimUTMSource: keys("source", 20),
 	rebound.DimUTMMedium: keys("medium", 5), rebound.DimUTMCampaign: keys("campaign", 30),
 	rebound.DimBot: {"true", "false"}, rebound.DimTrigger: {"link", "qr"},
 }
