@@ -21,13 +21,14 @@ func (d *drillRun) write(path string) error {
 		"- *p99 during the fault*: latency of the requests due between 4 s and 8 s.\n" +
 		"- *recovered within*: whole seconds after the fault until one with no failure and 90% of the throughput before it.\n" +
 		"- *writes lost*: links the API answered 201 for that are not in Postgres afterwards.\n" +
-		"- *clicks lost*: redirects answered whose click is not in Postgres 30 s later.\n\n")
-	b.WriteString("| drill | fault | failed, cached links | failed, uncached links | 5xx | p99 during the fault (ms) | recovered within | writes lost | clicks lost | notes |\n" +
-		"|---|---|---|---|---|---|---|---|---|---|\n")
+		"- *clicks lost*: redirects answered whose click is not in Postgres 45 s later; *counted twice*: clicks stored beyond the redirects answered.\n" +
+		"- *rollups = raw clicks*: after the drill, the raw clicks, every link's hourly and daily rollups and the per-link daily counters all count the same clicks (the total, in parentheses).\n\n")
+	b.WriteString("| drill | fault | failed, cached links | failed, uncached links | 5xx | p99 during the fault (ms) | recovered within | writes lost | clicks lost | counted twice | rollups = raw clicks | notes |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range d.results {
-		fmt.Fprintf(&b, "| %s | %s | %d of %d | %d of %d | %d | %.1f | %s | %d of %d | %d of %d | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d of %d | %d of %d | %d | %.1f | %s | %d of %d | %d of %d | %d | %s | %s |\n",
 			r.Name, r.Fault, r.FailedCached, r.Cached, r.FailedUncached, r.Uncached, r.FiveXX, r.WindowP99, r.Recovered,
-			r.WritesLost, r.WritesAccepted, r.ClicksLost, r.ClicksAccepted, strings.Join(r.Notes, "; "))
+			r.WritesLost, r.WritesAccepted, r.ClicksLost, r.ClicksAccepted, r.ClicksTwice, r.Rollups, strings.Join(r.Notes, "; "))
 	}
 	b.WriteString("\n## Bad input\n\nThe corpus of `internal/hostile` (malformed URLs and percent-encodings, control " +
 		"characters, CRLF and invalid UTF-8 in JSON fields and queries, overlong paths and headers, huge and truncated " +

@@ -68,6 +68,8 @@ type drillResult struct {
 	Recovered                      string
 	WritesAccepted, WritesLost     int64
 	ClicksAccepted, ClicksLost     int64
+	ClicksTwice                    int64  // stored more than once
+	Rollups                        string // whether the rollups sum to the raw clicks
 	Notes                          []string
 }
 
@@ -101,9 +103,9 @@ func runDrills(ctx context.Context, logDir, rebound, reportPath string) error {
 			return ctx.Err()
 		}
 		res := d.run(ctx, dr)
-		fmt.Fprintf(os.Stderr, "drill: %-34s failed cached %d/%d, uncached %d/%d, 5xx %d, p99 %.1f ms, recovered %s, writes lost %d/%d, clicks lost %d/%d\n",
+		fmt.Fprintf(os.Stderr, "drill: %-34s failed cached %d/%d, uncached %d/%d, 5xx %d, p99 %.1f ms, recovered %s, writes lost %d/%d, clicks lost %d/%d, twice %d, rollups agree %s\n",
 			res.Name, res.FailedCached, res.Cached, res.FailedUncached, res.Uncached, res.FiveXX, res.WindowP99, res.Recovered,
-			res.WritesLost, res.WritesAccepted, res.ClicksLost, res.ClicksAccepted)
+			res.WritesLost, res.WritesAccepted, res.ClicksLost, res.ClicksAccepted, res.ClicksTwice, res.Rollups)
 		d.results = append(d.results, res)
 	}
 	d.badInputDrill(ctx)
@@ -292,6 +294,17 @@ func (d *drillRun) drills() []drill {
 				res.Notes = append(res.Notes, "clicks still in the killed edge's memory (up to one 100 ms flush) are lost by design")
 				return func() {}
 			}},
+		{name: "Origin killed", fault: "kill -9 of the origin while it stores clicks; restarted at the fault's end",
+			apply: func(ctx context.Context, res *drillResult) func() {
+				_ = d.origin.cmd.Process.Kill()
+				<-d.origin.done
+				res.Notes = append(res.Notes, "the killed origin's unacknowledged click batches are taken over 30 s after their delivery")
+				return func() {
+					if err := d.startOrigin(ctx); err != nil {
+						res.Notes = append(res.Notes, err.Error())
+					}
+				}
+			}},
 		{name: "Origin stopped during an import", fault: "SIGTERM to the origin 1 s into a 50,000-link CSV import; restarted at the fault's end",
 			apply: func(ctx context.Context, res *drillResult) func() {
 				started := make(chan struct{})
@@ -409,9 +422,25 @@ func (d *drillRun) run(ctx context.Context, dr drill) drillResult {
 	// Accepted clicks: each redirect answered (the floods' were added by
 	// their drills); wait for them to be stored.
 	res.ClicksAccepted += redirects(load)
-	stored, _ := waitClicksStored(ctx, d.pg.url(), storedBefore+res.ClicksAccepted, 30*time.Second, 30*time.Second)
+	stored, _ := waitClicksStored(ctx, d.pg.url(), storedBefore+res.ClicksAccepted, 30*time.Second, 45*time.Second)
 	res.ClicksLost = max(0, res.ClicksAccepted-(stored-storedBefore))
+	res.ClicksTwice = max(0, stored-storedBefore-res.ClicksAccepted)
+	res.Rollups = d.rollupsAgree(ctx)
 	return res
+}
+
+// rollupsAgree checks that every count of the clicks stored says the same:
+// the raw clicks, every link's hourly and daily rollups, and the per-link
+// daily counters.
+func (d *drillRun) rollupsAgree(ctx context.Context) string {
+	raw := d.count(ctx, `SELECT count(*) FROM clicks`)
+	hourly := d.count(ctx, `SELECT COALESCE(sum(clicks), 0) FROM click_rollups WHERE url_id = 0 AND dim = 0`)
+	daily := d.count(ctx, `SELECT COALESCE(sum(clicks), 0) FROM click_rollups_daily WHERE url_id = 0 AND dim = 0`)
+	counters := d.count(ctx, `SELECT COALESCE(sum(clicks), 0) FROM url_click_daily`)
+	if raw == hourly && hourly == daily && daily == counters && raw >= 0 {
+		return fmt.Sprintf("yes (%d)", raw)
+	}
+	return fmt.Sprintf("**no**: raw %d, hourly %d, daily %d, counters %d", raw, hourly, daily, counters)
 }
 
 // flood runs 16 more connections of pick for the fault's duration.

@@ -1,1 +1,0 @@
-ALTER INDEX url_search_doc_idx RESET (fastupdate);
