@@ -225,14 +225,7 @@ func (s *Server) ownedLinkID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) getLink(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "url")
-	var l rebound.Link
-	if err == nil {
-		l, err = s.store.GetLink(r.Context(), id)
-	}
-	if err == nil && !principal(r).Owns(l.UserID) {
-		err = rebound.Errorf(rebound.ENotFound, "url not found")
-	}
+	l, err := s.visibleLink(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
