@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -35,21 +34,12 @@ func TestClicksCarryDimensions(t *testing.T) {
 	}
 	h.get("/dims", "User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
 	h.shutdown()
-	if err := h.cache.EnsureClickGroup(context.Background(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	batches, err := h.cache.ReadClicks(context.Background(), "test", "c1", 100, 10*time.Millisecond, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, b := range batches {
-		for _, c := range b.Clicks {
-			if c.LinkID != l.ID {
-				t.Fatalf("click %+v", c)
-			}
-			got = append(got, fmt.Sprintf("%s/%s/%s/%s/%v/%s/%s/%s", c.Device, c.OS, c.Browser, c.Country, c.QR, c.UTMSource, c.UTMMedium, c.UTMCampaign))
+	for _, c := range h.streamedClicks() {
+		if c.LinkID != l.ID {
+			t.Fatalf("click %+v", c)
 		}
+		got = append(got, fmt.Sprintf("%s/%s/%s/%s/%v/%s/%s/%s", c.Device, c.OS, c.Browser, c.Country, c.QR, c.UTMSource, c.UTMMedium, c.UTMCampaign))
 	}
 	want := []string{"mobile/ios/safari/NL/true/news/e-mail/Spring sale", "other/other/other/NL/true///",
 		"desktop/windows/chrome/NL/false///"}

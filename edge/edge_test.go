@@ -285,21 +285,12 @@ func TestClicksReachTheStream(t *testing.T) {
 	h.get("/clicky", "User-Agent", "Googlebot/2.1")
 	h.get("/clicky", "User-Agent", "Mozilla/5.0 Safari/605")
 	h.shutdown()
-	if err := h.cache.EnsureClickGroup(context.Background(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	batches, err := h.cache.ReadClicks(context.Background(), "test", "c1", 100, 10*time.Millisecond, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, b := range batches {
-		for _, c := range b.Clicks {
-			if c.LinkID != l.ID || c.EdgeID == 0 {
-				t.Fatalf("click %+v", c)
-			}
-			got = append(got, fmt.Sprintf("%s/%v", c.Referrer, c.Bot))
+	for _, c := range h.streamedClicks() {
+		if c.LinkID != l.ID || c.EdgeID == 0 {
+			t.Fatalf("click %+v", c)
 		}
+		got = append(got, fmt.Sprintf("%s/%v", c.Referrer, c.Bot))
 	}
 	if strings.Join(got, " ") != "news.example.org/false /true /false" {
 		t.Fatalf("clicks %v", got)

@@ -236,3 +236,21 @@ func (h *harness) shutdown() {
 		h.t.Fatalf("shutdown: %v", err)
 	}
 }
+
+// streamedClicks reads every click the edge put in the click stream, as a
+// consumer group of its own.
+func (h *harness) streamedClicks() []rebound.Click {
+	h.t.Helper()
+	if err := h.cache.EnsureClickGroup(context.Background(), "test"); err != nil {
+		h.t.Fatal(err)
+	}
+	batches, err := h.cache.ReadClicks(context.Background(), "test", "c1", 100, 10*time.Millisecond, time.Minute)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []rebound.Click
+	for _, b := range batches {
+		out = append(out, b.Clicks...)
+	}
+	return out
+}

@@ -18,8 +18,8 @@ const (
 )
 
 // statsQuery reads the parameters of GET /urls/{id}/stats and GET /stats
-// (SPEC 11). The range is widened to whole hours, the rollups' grain: from
-// down, to up. A to given as a date includes that day.
+// (SPEC 11). A to given as a date includes that day; the store widens the
+// range to the grain it counts in (postgres.Stats).
 func statsQuery(r *http.Request, now time.Time, withLinks bool) (rebound.StatsQuery, error) {
 	q := query{r: r}
 	v := r.URL.Query()
@@ -28,12 +28,6 @@ func statsQuery(r *http.Request, now time.Time, withLinks bool) (rebound.StatsQu
 	sq.From = q.time("from", sq.To.Add(-defaultStatsRange), false)
 	if q.err != nil {
 		return sq, q.err
-	}
-	sq.From = sq.From.UTC().Truncate(time.Hour)
-	if t := sq.To.UTC().Truncate(time.Hour); t.Before(sq.To) {
-		sq.To = t.Add(time.Hour)
-	} else {
-		sq.To = t
 	}
 	if !sq.From.Before(sq.To) {
 		return sq, rebound.FieldErrorf(rebound.EValidation, "from", "from must be before to")

@@ -34,8 +34,9 @@ func (db *DB) Stats(ctx context.Context, scope StatsScope, q rebound.StatsQuery)
 	out := rebound.Stats{From: q.From, To: q.To, Series: []rebound.StatsPoint{}, Groups: []rebound.StatsGroup{}}
 	everyLink := scope.LinkID == nil && scope.OwnerID == nil && q.Tag == ""
 	var b statsSQL
+	raw := len(q.Filters) > 0 || q.Interval == "hour" && q.Grouped && (!everyLink || q.GroupBy == rebound.DimLink)
 	switch {
-	case len(q.Filters) > 0, q.Interval == "hour" && q.Grouped && (!everyLink || q.GroupBy == rebound.DimLink):
+	case raw:
 		b = rawSQL(scope, q)
 	case q.Grouped && q.GroupBy == rebound.DimLink:
 		// Links are the rows of the rollups already: per-link totals.
@@ -43,7 +44,6 @@ func (db *DB) Stats(ctx context.Context, scope StatsScope, q rebound.StatsQuery)
 	default:
 		b = rollupSQL(scope, q, rebound.DimTotal, false)
 	}
-	raw := b.from == "clicks"
 	bucket := "date_trunc('" + q.Interval + "', " + b.time + ", 'UTC')"
 	rows, err := db.pool.Query(ctx, "SELECT "+bucket+", sum("+b.count+") FROM "+b.from+" WHERE "+b.where+
 		" GROUP BY 1 ORDER BY 1", b.args...)
